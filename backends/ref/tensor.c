@@ -1,0 +1,8 @@
+/* tensor.c — ref kernels for the 'tensor' op group (see kernels.h). Not yet written. */
+#include "backends/ref/kernels.h"
+
+qc_status qc_ref_tensor(const qc_ref_args *a, bool *handled) {
+    (void)a;
+    *handled = false;
+    return NULL;
+}

@@ -1,0 +1,159 @@
+/* test_ops.c — runs every case under tests/ops/cases on the ref interpreter.
+ *
+ * A case is a folder with model.qcir, input_<i>.npy for each graph input and
+ * output_<i>.npy for each graph output, all produced by the committed numpy
+ * generators (tests/ops/gen_*.py) so this test needs no python. Optional
+ * files: `tol` ("rtol atol" for float outputs; default 1e-5 1e-6) and
+ * `expect_error` (the case must fail, with this text in the message).
+ * Integer outputs must match exactly. argv[1], if given, filters case names. */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/ref/ref.h"
+#include "ir/dtype.h"
+#include "qc_test.h"
+#include "tools/npy.h"
+
+#define CASES_DIR "tests/ops/cases"
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = calloc(1, 4096);
+    if (buf && fread(buf, 1, 4095, f) == 0) buf[0] = 0;
+    fclose(f);
+    if (buf) buf[strcspn(buf, "\r\n")] = 0;
+    return buf;
+}
+
+/* Compares got with want; writes a reason into why on mismatch. */
+static int compare(const qc_tensor *got, const qc_tensor *want, double rtol, double atol,
+                   char *why, size_t n) {
+    if (got->desc.dtype != want->desc.dtype) {
+        snprintf(why, n, "dtype %s, expected %s", qc_dtype_name(got->desc.dtype),
+                 qc_dtype_name(want->desc.dtype));
+        return 0;
+    }
+    if (!qc_type_equal(&got->desc, &want->desc)) {
+        char a[128], b[128];
+        qc_type_format(&got->desc, NULL, a, sizeof a);
+        qc_type_format(&want->desc, NULL, b, sizeof b);
+        snprintf(why, n, "shape %s, expected %s", a, b);
+        return 0;
+    }
+    int64_t numel = qc_type_numel(&got->desc);
+    qc_dtype t = got->desc.dtype;
+    for (int64_t i = 0; i < numel; i++) {
+        if (qc_dtype_is_float(t)) {
+            double g = qc_elem_get_f64(t, got->data, i), w = qc_elem_get_f64(t, want->data, i);
+            if (isnan(g) && isnan(w)) continue;
+            if (isinf(w) && g == w) continue;
+            if (!(fabs(g - w) <= atol + rtol * fabs(w))) {
+                snprintf(why, n, "element %lld is %.9g, expected %.9g", (long long)i, g, w);
+                return 0;
+            }
+        } else if (qc_elem_get_i64(t, got->data, i) != qc_elem_get_i64(t, want->data, i)) {
+            snprintf(why, n, "element %lld is %lld, expected %lld", (long long)i,
+                     (long long)qc_elem_get_i64(t, got->data, i),
+                     (long long)qc_elem_get_i64(t, want->data, i));
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Runs one case; returns 1 on pass. */
+static int run_case(const char *dir) {
+    char path[1024], why[512] = "";
+    qc_graph *g = NULL;
+    qc_tensor in[16] = {0}, out[16] = {0};
+    int n_in = 0, ok = 0;
+    snprintf(path, sizeof path, "%s/expect_error", dir);
+    char *expect_error = read_text(path);
+    snprintf(path, sizeof path, "%s/tol", dir);
+    char *tol = read_text(path);
+    double rtol = 1e-5, atol = 1e-6;
+    if (tol) sscanf(tol, "%lf %lf", &rtol, &atol);
+
+    snprintf(path, sizeof path, "%s/model.qcir", dir);
+    qc_status st = qc_graph_parse_file(path, &g);
+    if (!st) st = qc_graph_verify(g);
+    if (!st && (g->n_inputs > 16 || g->n_outputs > 16))
+        st = qc_error(QC_ERR_INVALID, "case has too many inputs/outputs");
+    for (int i = 0; !st && i < g->n_inputs; i++, n_in++) {
+        snprintf(path, sizeof path, "%s/input_%d.npy", dir, i);
+        st = qc_npy_read(path, &in[i]);
+    }
+    if (!st) st = qc_ref_run(g, in, n_in, out, g->n_outputs);
+    if (expect_error) {
+        ok = st && strstr(qc_status_message(st), expect_error) != NULL;
+        snprintf(why, sizeof why, "expected an error containing '%s', got '%s'", expect_error,
+                 st ? qc_status_message(st) : "success");
+        if (!st)
+            for (int i = 0; i < g->n_outputs; i++) qc_tensor_release(&out[i]);
+    } else if (st) {
+        snprintf(why, sizeof why, "%s", qc_status_message(st));
+    } else {
+        ok = 1;
+        for (int i = 0; i < g->n_outputs; i++) {
+            qc_tensor want;
+            snprintf(path, sizeof path, "%s/output_%d.npy", dir, i);
+            qc_status rs = qc_npy_read(path, &want);
+            if (rs) {
+                snprintf(why, sizeof why, "%s", qc_status_message(rs));
+                qc_status_free(rs);
+                ok = 0;
+            } else {
+                char w2[400];
+                if (ok && !compare(&out[i], &want, rtol, atol, w2, sizeof w2)) {
+                    snprintf(why, sizeof why, "output %d: %s", i, w2);
+                    ok = 0;
+                }
+                qc_tensor_release(&want);
+            }
+            qc_tensor_release(&out[i]);
+        }
+    }
+    qc_status_free(st);
+    for (int i = 0; i < n_in; i++) qc_tensor_release(&in[i]);
+    qc_graph_destroy(g);
+    free(expect_error);
+    free(tol);
+    if (!ok) fprintf(stderr, "FAIL %s: %s\n", dir, why);
+    return ok;
+}
+
+int main(int argc, char **argv) {
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    DIR *d = opendir(CASES_DIR);
+    if (!d) {
+        fprintf(stderr, "cannot open %s (run from the source root)\n", CASES_DIR);
+        return 1;
+    }
+    char **names = NULL;
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        if (filter && !strstr(e->d_name, filter)) continue;
+        names = realloc(names, (n + 1) * sizeof *names);
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    if (names) qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/%s", CASES_DIR, names[i]);
+        CHECK_MSG(run_case(dir), "case %s", names[i]);
+        free(names[i]);
+    }
+    free(names);
+    CHECK_MSG(n > 0 || filter, "no op cases found under %s", CASES_DIR);
+    return qc_test_summary("ops");
+}

@@ -1,0 +1,38 @@
+/* main.c — the `qcomp` command line: dispatches to one cli_<command>.c each. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/cli.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: qcomp <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  run MODEL      run a model on a backend and write its outputs\n"
+            "  inspect MODEL  print a model's IR\n"
+            "\n"
+            "MODEL is a textual IR file (.qcir). `qcomp <command> --help` shows a\n"
+            "command's options. Exit status: 0 ok, 1 error, 2 usage.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return QC_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return QC_EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("qcomp 0.1.0\n");
+        return QC_EXIT_OK;
+    }
+    if (!strcmp(cmd, "run")) return qc_cli_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "inspect")) return qc_cli_inspect(argc - 1, argv + 1);
+    fprintf(stderr, "qcomp: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return QC_EXIT_USAGE;
+}
