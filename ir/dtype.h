@@ -156,7 +156,7 @@ static inline uint8_t qc_f32_to_f8e5m2(float f) { return qc_f8_encode(f, 2, 15, 
 static inline float qc_f8e4m3fn_to_f32(uint8_t b) {
     float s = (b & 0x80) ? -1.0f : 1.0f;
     int exp = (b >> 3) & 0xf, man = b & 7;
-    if (exp == 0xf && man == 7) return NAN;
+    if (exp == 0xf && man == 7) return copysignf(NAN, s);      /* keep the sign, as f16 does */
     if (exp == 0) return s * ldexpf((float)man, -9);            /* man * 2^(1-7-3) */
     return s * ldexpf((float)(8 + man), exp - 10);              /* 1.man * 2^(exp-7) */
 }
@@ -164,7 +164,7 @@ static inline float qc_f8e4m3fn_to_f32(uint8_t b) {
 static inline float qc_f8e5m2_to_f32(uint8_t b) {
     float s = (b & 0x80) ? -1.0f : 1.0f;
     int exp = (b >> 2) & 0x1f, man = b & 3;
-    if (exp == 0x1f) return man ? NAN : s * INFINITY;
+    if (exp == 0x1f) return man ? copysignf(NAN, s) : s * INFINITY;
     if (exp == 0) return s * ldexpf((float)man, -16);           /* man * 2^(1-15-2) */
     return s * ldexpf((float)(4 + man), exp - 17);              /* 1.man * 2^(exp-15) */
 }
@@ -182,6 +182,26 @@ static inline void qc_4bit_set(uint8_t *p, int64_t i, int v) {
 }
 
 /* ---- generic element access (used by the interpreter's slow paths) ------ */
+
+/* double -> float rounding to odd: the float nearest v in the direction of
+ * zero, with its last mantissa bit forced to 1 when v was not exact. Narrowing
+ * double -> f32 -> f16/bf16/fp8 with ordinary rounding at both steps rounds
+ * twice and can land on the wrong side of a tie (a double just above an f16
+ * midpoint first becomes the midpoint, then ties to even). Rounding to odd
+ * first keeps the "inexact" information in the sticky last bit, and since f32
+ * keeps at least 2 more bits than each of those narrow types everywhere in
+ * their range, the second rounding then equals rounding v directly. Out of
+ * float range it gives FLT_MAX (odd), which every narrow encoder then turns
+ * into inf or the saturated maximum as it would v itself. */
+static inline float qc_f64_to_f32_odd(double v) {
+    float f = (float)v;
+    if (isnan(v) || (double)f == v) return f;
+    uint32_t u = qc_f32_bits(f);
+    if (u & 1u) return f;               /* already the odd one of the two neighbours */
+    /* f and its neighbour towards v bracket v, and exactly one of them is odd. */
+    bool away = fabs(v) > fabs((double)f);
+    return qc_bits_f32(away ? u + 1u : u - 1u);
+}
 
 /* Element i of a buffer of type t, as double (exact for every type but i64
  * beyond 2^53; use qc_elem_get_i64 for integer work). */
@@ -218,16 +238,16 @@ static inline int64_t qc_elem_get_i64(qc_dtype t, const void *p, int64_t i) {
 }
 
 /* Store v into element i, converting with the rules above (float targets
- * round to nearest even; integer targets take the value as is, wrapping like
- * a C cast: callers that need saturation clamp first). */
+ * round v itself to nearest even, once; integer targets take the value as
+ * is, wrapping like a C cast: callers that need saturation clamp first). */
 static inline void qc_elem_set_f64(qc_dtype t, void *p, int64_t i, double v) {
     switch (t) {
     case QC_F32: ((float *)p)[i] = (float)v; break;
     case QC_F64: ((double *)p)[i] = v; break;
-    case QC_F16: ((uint16_t *)p)[i] = qc_f32_to_f16((float)v); break;
-    case QC_BF16: ((uint16_t *)p)[i] = qc_f32_to_bf16((float)v); break;
-    case QC_F8E4M3FN: ((uint8_t *)p)[i] = qc_f32_to_f8e4m3fn((float)v); break;
-    case QC_F8E5M2: ((uint8_t *)p)[i] = qc_f32_to_f8e5m2((float)v); break;
+    case QC_F16: ((uint16_t *)p)[i] = qc_f32_to_f16(qc_f64_to_f32_odd(v)); break;
+    case QC_BF16: ((uint16_t *)p)[i] = qc_f32_to_bf16(qc_f64_to_f32_odd(v)); break;
+    case QC_F8E4M3FN: ((uint8_t *)p)[i] = qc_f32_to_f8e4m3fn(qc_f64_to_f32_odd(v)); break;
+    case QC_F8E5M2: ((uint8_t *)p)[i] = qc_f32_to_f8e5m2(qc_f64_to_f32_odd(v)); break;
     case QC_I64: ((int64_t *)p)[i] = (int64_t)v; break;
     case QC_I32: ((int32_t *)p)[i] = (int32_t)(int64_t)v; break;
     case QC_I16: ((int16_t *)p)[i] = (int16_t)(int64_t)v; break;

@@ -19,15 +19,18 @@
 #include <stdint.h>
 
 /* Round-half-even of r (already integral), plus zp, saturated to [lo, hi].
- * Clamping happens in float before the conversion so that huge or infinite
- * values never reach an out-of-range float->int conversion (UB in C). */
+ * Clamping happens before the conversion so that huge or infinite values
+ * never reach an out-of-range float->int conversion (UB in C). The bounds
+ * lo - zp and hi - zp are compared in double, where they are exact: as floats
+ * they would round once |lo - zp| or |hi - zp| passes 2^24 (int32 outputs,
+ * or a large zp) and clamp values that are still in range. */
 static inline int32_t qc_sat_round_add(float r, int32_t zp, int32_t lo, int32_t hi) {
     if (isnan(r)) r = 0.0f;
-    float flo = (float)((int64_t)lo - zp), fhi = (float)((int64_t)hi - zp);
-    if (r <= flo) return lo;
-    if (r >= fhi) return hi;
-    int64_t v = (int64_t)r + zp;
-    return (int32_t)(v < lo ? lo : v > hi ? hi : v);
+    double dlo = (double)((int64_t)lo - zp), dhi = (double)((int64_t)hi - zp);
+    if ((double)r <= dlo) return lo;
+    if ((double)r >= dhi) return hi;
+    int64_t v = (int64_t)r + zp;         /* |r| < 2^33 here: the conversion is exact */
+    return (int32_t)v;
 }
 
 static inline int32_t qc_quantize(float x, float scale, int32_t zp, int32_t lo, int32_t hi) {
@@ -35,7 +38,7 @@ static inline int32_t qc_quantize(float x, float scale, int32_t zp, int32_t lo, 
 }
 
 static inline float qc_dequantize(int32_t q, float scale, int32_t zp) {
-    return (float)(q - zp) * scale;
+    return (float)((int64_t)q - zp) * scale;   /* int64: q - zp can overflow int32 */
 }
 
 static inline float qc_requant_multiplier(float scale_a, float scale_b, float scale_y) {
