@@ -7,5 +7,6 @@ enum { QC_EXIT_OK = 0, QC_EXIT_ERROR = 1, QC_EXIT_USAGE = 2 };
 /* argv[0] is the command name; each returns an exit code. */
 int qc_cli_run(int argc, char **argv);
 int qc_cli_inspect(int argc, char **argv);
+int qc_cli_compare(int argc, char **argv);
 
 #endif

@@ -9,8 +9,9 @@ static void usage(FILE *f) {
             "usage: qcomp <command> [options]\n"
             "\n"
             "commands:\n"
-            "  run MODEL      run a model on a backend and write its outputs\n"
-            "  inspect MODEL  print a model's IR\n"
+            "  run MODEL            run a model on a backend and write its outputs\n"
+            "  inspect MODEL        print a model's canonical IR and a summary\n"
+            "  compare GOT WANT     compare two .npy tensors within tolerances\n"
             "\n"
             "MODEL is a textual IR file (.qcir). `qcomp <command> --help` shows a\n"
             "command's options. Exit status: 0 ok, 1 error, 2 usage.\n");
@@ -32,6 +33,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "run")) return qc_cli_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "inspect")) return qc_cli_inspect(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare")) return qc_cli_compare(argc - 1, argv + 1);
     fprintf(stderr, "qcomp: unknown command '%s'\n", cmd);
     usage(stderr);
     return QC_EXIT_USAGE;

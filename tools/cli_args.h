@@ -1,0 +1,44 @@
+/* cli_args.h — internal: option parsing and error reporting shared by the
+ * CLI commands. Options take `--name VALUE` or `--name=VALUE`; every error
+ * goes to stderr as one line prefixed `qcomp <command>: `. */
+#ifndef QC_TOOLS_CLI_ARGS_H
+#define QC_TOOLS_CLI_ARGS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "qcomp/qcrt.h"
+
+/* True for `--help` / `-h`. */
+bool qc_cli_is_help(const char *arg);
+
+/* Matches argv[*i] against the option `name` ("--input"). Returns 0 when it
+ * is a different argument; 1 when it matches, with *value set and *i moved
+ * past the value; -1 when it matches but the value is missing or empty (an
+ * error has been printed for `cmd`). */
+int qc_cli_option(const char *cmd, int argc, char **argv, int *i, const char *name,
+                  const char **value);
+
+/* Parses a decimal integer in [lo, hi]; false if `s` is anything else. */
+bool qc_cli_parse_int(const char *s, long lo, long hi, long *out);
+
+/* Prefixes `path: ` to an error's message unless it already names the file
+ * (parse errors start with file:line:col). NULL stays NULL. */
+qc_status qc_cli_name_file(qc_status st, const char *path);
+
+/* Prints `qcomp <cmd>: <message>` to stderr. */
+void qc_cli_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Prints the status as an error for `cmd`, frees it and returns
+ * QC_EXIT_ERROR. */
+int qc_cli_fail(const char *cmd, qc_status st);
+
+/* Checks that everything written to `f` (stdout) reached it; reports a
+ * failed write (full disk, closed pipe) for `cmd`. Returns true if fine. */
+bool qc_cli_flush(const char *cmd, FILE *f, const char *what);
+
+#endif
