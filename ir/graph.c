@@ -43,6 +43,13 @@ static qc_status index_grow(qc_graph *g) {
     return NULL;
 }
 
+qc_status qc_graph_reindex(qc_graph *g) {
+    free(g->name_index);
+    g->name_index = NULL;
+    g->index_cap = 0;
+    return index_grow(g);
+}
+
 int32_t qc_graph_find_value(const qc_graph *g, const char *name) {
     if (!g->index_cap) return -1;
     uint32_t mask = (uint32_t)g->index_cap - 1;

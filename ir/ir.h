@@ -134,6 +134,13 @@ qc_status qc_node_set_string(qc_graph *g, int32_t node, const char *key, const c
 qc_status qc_node_set_ints(qc_graph *g, int32_t node, const char *key, const int64_t *v, int32_t n);
 qc_status qc_node_set_floats(qc_graph *g, int32_t node, const char *key, const float *v, int32_t n);
 
+/* Drops every node with keep_node[i] == 0 and value with keep_value[i] == 0,
+ * renumbering ids. Kept nodes may only reference kept values, and graph
+ * inputs/outputs must be kept (else QC_ERR_INTERNAL, graph unchanged). */
+qc_status qc_graph_compact(qc_graph *g, const uint8_t *keep_node, const uint8_t *keep_value);
+/* Rebuilds the name index after values were renamed or renumbered. */
+qc_status qc_graph_reindex(qc_graph *g);
+
 /* ---- attribute access (for kernels and inference) ------------------------ */
 
 const qc_attr *qc_node_attr(const qc_node *n, const char *key);   /* NULL if absent */

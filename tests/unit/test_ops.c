@@ -7,7 +7,6 @@
  * `expect_error` (the case must fail, with this text in the message).
  * Integer outputs must match exactly. argv[1], if given, filters case names. */
 #include <dirent.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "backends/ref/ref.h"
 #include "ir/dtype.h"
 #include "qc_test.h"
+#include "tools/compare.h"
 #include "tools/npy.h"
 
 #define CASES_DIR "tests/ops/cases"
@@ -31,42 +31,6 @@ static char *read_text(const char *path) {
     fclose(f);
     if (buf) buf[strcspn(buf, "\r\n")] = 0;
     return buf;
-}
-
-/* Compares got with want; writes a reason into why on mismatch. */
-static int compare(const qc_tensor *got, const qc_tensor *want, double rtol, double atol,
-                   char *why, size_t n) {
-    if (got->desc.dtype != want->desc.dtype) {
-        snprintf(why, n, "dtype %s, expected %s", qc_dtype_name(got->desc.dtype),
-                 qc_dtype_name(want->desc.dtype));
-        return 0;
-    }
-    if (!qc_type_equal(&got->desc, &want->desc)) {
-        char a[128], b[128];
-        qc_type_format(&got->desc, NULL, a, sizeof a);
-        qc_type_format(&want->desc, NULL, b, sizeof b);
-        snprintf(why, n, "shape %s, expected %s", a, b);
-        return 0;
-    }
-    int64_t numel = qc_type_numel(&got->desc);
-    qc_dtype t = got->desc.dtype;
-    for (int64_t i = 0; i < numel; i++) {
-        if (qc_dtype_is_float(t)) {
-            double g = qc_elem_get_f64(t, got->data, i), w = qc_elem_get_f64(t, want->data, i);
-            if (isnan(g) && isnan(w)) continue;
-            if (isinf(w) && g == w) continue;
-            if (!(fabs(g - w) <= atol + rtol * fabs(w))) {
-                snprintf(why, n, "element %lld is %.9g, expected %.9g", (long long)i, g, w);
-                return 0;
-            }
-        } else if (qc_elem_get_i64(t, got->data, i) != qc_elem_get_i64(t, want->data, i)) {
-            snprintf(why, n, "element %lld is %lld, expected %lld", (long long)i,
-                     (long long)qc_elem_get_i64(t, got->data, i),
-                     (long long)qc_elem_get_i64(t, want->data, i));
-            return 0;
-        }
-    }
-    return 1;
 }
 
 /* Runs one case; returns 1 on pass. */
@@ -111,9 +75,11 @@ static int run_case(const char *dir) {
                 qc_status_free(rs);
                 ok = 0;
             } else {
-                char w2[400];
-                if (ok && !compare(&out[i], &want, rtol, atol, w2, sizeof w2)) {
-                    snprintf(why, sizeof why, "output %d: %s", i, w2);
+                qc_compare_report rep;
+                qc_tensor_compare(&out[i], &want, rtol, atol, &rep);
+                if (ok && !rep.match) {
+                    snprintf(why, sizeof why, "output %d: %s (%lld mismatches)", i, rep.why,
+                             (long long)rep.mismatches);
                     ok = 0;
                 }
                 qc_tensor_release(&want);

@@ -1,0 +1,27 @@
+/* pass.h — the pass manager: named graph-to-graph passes run in order.
+ *
+ * A pipeline is a comma-separated list of pass names ("verify,dce,verify").
+ * Each pass mutates the graph in place and returns a status; the manager
+ * stops at the first failure and prefixes its message with the pass name.
+ * Later milestones add shape_infer, const_fold, calibrate, quantize,
+ * qdq_fold, fuse, layout and memplan here, one file each. */
+#ifndef QC_PASSES_PASS_H
+#define QC_PASSES_PASS_H
+
+#include "ir/ir.h"
+
+typedef struct qc_pass {
+    const char *name;
+    const char *help;
+    qc_status (*run)(qc_graph *g);
+} qc_pass;
+
+/* The registered passes, terminated by an entry with name == NULL. */
+const qc_pass *qc_pass_list(void);
+const qc_pass *qc_pass_find(const char *name);
+qc_status qc_pass_run_pipeline(qc_graph *g, const char *pipeline);
+
+/* Dead-code elimination (passes/dce.c). */
+qc_status qc_pass_dce(qc_graph *g);
+
+#endif

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Configures and builds one build directory: scripts/build.sh DIR [cmake args...]
+set -euo pipefail
+dir=$1; shift
+cmake -S "$(dirname "$0")/.." -B "$dir" "$@" >/dev/null
+cmake --build "$dir" -j"$(nproc)"

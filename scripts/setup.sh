@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every system package qcomp needs (Debian 12). Idempotent: runs
+# `apt-get update` and `apt-get install` only when something is missing.
+# Works as root with no stdin (CI); uses sudo when not root.
+set -euo pipefail
+
+# Build and test essentials. The later backends add their packages here.
+PACKAGES=(
+  build-essential   # gcc, make, libc headers
+  cmake             # build system
+  clang-19          # libFuzzer targets (tests/fuzz)
+  libclang-rt-19-dev  # libFuzzer + sanitizer runtimes for clang-19
+  python3-numpy     # regenerating committed test data (tests/ops/gen_*.py); tests themselves need no python
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  # dpkg-query prints "install ok installed" for installed packages.
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; else
+    echo "setup: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq </dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+echo "setup: done"
