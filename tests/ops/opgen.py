@@ -84,7 +84,7 @@ def write_case(name, inputs, body, outputs, consts=(), tol=None, expect_error=No
         np.save(os.path.join(d, "input_%d.npy" % i), np.asarray(a))
     for i, (_, a) in enumerate(outputs):
         if a is not None:
-            np.save(os.path.join(d, "output_%d.npy" % i), np.ascontiguousarray(a))
+            np.save(os.path.join(d, "output_%d.npy" % i), np.array(a, order="C"))  # keeps 0-d shape
     if tol is not None:
         with open(os.path.join(d, "tol"), "w") as f:
             f.write("%g %g\n" % tol)
