@@ -4,7 +4,7 @@
  *    round-trips print -> parse -> print byte-identically with equal graphs;
  *  - random graphs built with the builder (odd names, every attr kind, every
  *    dtype with random bit patterns) round-trip exactly; the seed is fresh per
- *    run and printed (set QC_TEST_SEED to replay one);
+ *    run and printed (set QC_SEED to replay one);
  *  - malformed text fails with QC_ERR_PARSE at the right line:col;
  *  - truncated and mutated samples never crash (run under ASan for leaks),
  *    and whatever parses round-trips. */
@@ -24,16 +24,9 @@
 
 /* ---- small utilities ------------------------------------------------------- */
 
-typedef struct rng {
-    uint64_t s;
-} rng;
+typedef qc_rng rng;
 
-static uint64_t rnd(rng *r) {   /* splitmix64 */
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+static uint64_t rnd(rng *r) { return qc_rng_next(r); }
 
 static int rnd_below(rng *r, int n) { return (int)(rnd(r) % (uint64_t)n); }
 
@@ -646,10 +639,7 @@ static void test_misc(void) {
 }
 
 int main(void) {
-    const char *env = getenv("QC_TEST_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
-    printf("test_ir_text: seed %llu (QC_TEST_SEED=%llu replays it)\n", (unsigned long long)seed,
-           (unsigned long long)seed);
+    uint64_t seed = qc_test_seed("test_ir_text");
     rng r = {seed ^ 0x5eed};
     test_sample_files(&r);
     test_random_graphs(seed);

@@ -35,31 +35,12 @@
 #define QC_RANDOM_SAMPLES 1000000
 #endif
 
-/* Only the first failures print; every comparison still counts. */
-#define QC_MAX_REPORTS 40
-
-#define EXPECT(cond, ...)                                                      \
-    do {                                                                       \
-        if (cond) qc_test_passed++;                                            \
-        else {                                                                 \
-            if (qc_test_failed++ < QC_MAX_REPORTS) {                           \
-                fprintf(stderr, "%s:%d: FAILED: ", __FILE__, __LINE__);        \
-                fprintf(stderr, __VA_ARGS__);                                  \
-                fputc('\n', stderr);                                           \
-            }                                                                  \
-        }                                                                      \
-    } while (0)
 
 /* ---- random numbers: splitmix64, seeded per run ------------------------- */
 
-static uint64_t rng_state;
+static qc_rng rng_state;
 
-static uint64_t rng_next(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+static uint64_t rng_next(void) { return qc_rng_next(&rng_state); }
 
 static uint32_t rng_u32(void) { return (uint32_t)(rng_next() >> 32); }
 
@@ -68,19 +49,7 @@ static int64_t rng_range(int64_t lo, int64_t hi) {
     return lo + (int64_t)(rng_next() % (uint64_t)(hi - lo + 1));
 }
 
-static void rng_seed_from_env_or_clock(void) {
-    const char *env = getenv("QC_SEED");
-    uint64_t seed;
-    if (env && *env) seed = strtoull(env, NULL, 0);
-    else {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        seed = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec;
-    }
-    rng_state = seed;
-    printf("test_quant: seed %" PRIu64 " (QC_SEED=%" PRIu64 " reproduces this run)\n", seed,
-           seed);
-}
+static void rng_seed_from_env_or_clock(void) { rng_state.s = qc_test_seed("test_quant"); }
 
 static uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 

@@ -16,16 +16,9 @@
 #include "ir/ir.h"
 #include "qc_test.h"
 
-typedef struct rng {
-    uint64_t s;
-} rng;
+typedef qc_rng rng;
 
-static uint64_t rnd(rng *r) {   /* splitmix64 */
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+static uint64_t rnd(rng *r) { return qc_rng_next(r); }
 
 static qc_type make_type(qc_dtype dt, const int64_t *dims, int rank) {
     qc_type t = {.dtype = dt, .rank = rank};
@@ -351,9 +344,7 @@ static void test_quant(rng *r) {
 }
 
 int main(void) {
-    const char *env = getenv("QC_TEST_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
-    printf("test_verify: seed %llu\n", (unsigned long long)seed);
+    uint64_t seed = qc_test_seed("test_verify");
     rng r = {seed};
     test_good(&r);
     test_structure(&r);
