@@ -200,7 +200,7 @@ static qc_status binary(const qc_ref_args *a) {
                            qc_elem_get_f64(tb, B->data, it.ob));
             qc_elem_set_i64(to, y->data, i, qc_ref_float_to_int(r, to));
         } else {
-            int64_t r;
+            int64_t r = 0;   /* set on success; initialised for -O2 maybe-uninitialized */
             qc_status st = binary_i64(a, qc_elem_get_i64(ta, A->data, it.oa),
                                       qc_elem_get_i64(tb, B->data, it.ob), &r);
             if (st) return st;
