@@ -184,7 +184,7 @@ qc_status qc_nn_window_get(const qc_node *n, const qc_type *x, const qc_type *w,
         win->pad_end[i] = pads[nsp + i];
     }
 
-    auto_pad ap;
+    auto_pad ap = PAD_NOTSET;
     if ((st = get_auto_pad(n, &ap))) return st;
     if (ap != PAD_NOTSET)
         for (int32_t i = 0; i < 2 * nsp; i++)

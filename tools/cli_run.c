@@ -247,8 +247,8 @@ static qc_status load_inputs(const qc_graph *g, const run_opts *o, qc_tensor *in
     if (!files) return qc_error(QC_ERR_NOMEM, "out of memory");
     qc_status st = NULL;
     for (int a = 0; a < o->n_inputs && !st; a++) {
-        int32_t idx;
-        const char *file;
+        int32_t idx = -1;
+        const char *file = NULL;
         st = resolve_input(g, o->inputs[a], &idx, &file);
         if (!st && files[idx])
             st = qc_error(QC_ERR_INVALID, "input '%s' is given twice (%s and %s)",

@@ -35,7 +35,7 @@ static char *read_text(const char *path) {
 
 /* Runs one case; returns 1 on pass. */
 static int run_case(const char *dir) {
-    char path[1024], why[512] = "";
+    char path[2048], why[512] = "";   /* dir is < 1024 bytes */
     qc_graph *g = NULL;
     qc_tensor in[16] = {0}, out[16] = {0};
     int n_in = 0, ok = 0;
