@@ -1,5 +1,5 @@
 /* infer_conv.c — window geometry (infer_nn.h) and type inference for Conv,
- * ConvTranspose, MaxPool, AveragePool and GlobalAveragePool.
+ * ConvTranspose, MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool.
  *
  * Layout is ONNX's: X is [N, C, D1..Dk] with k = 1..3 spatial dims; Conv's W
  * is [M, C/group, k1..kk], ConvTranspose's W is [C, M/group, k1..kk]. Pads
@@ -348,6 +348,7 @@ static qc_status infer_pool(qc_infer_ctx *ctx) {
     return NULL;
 }
 
+/* GlobalAveragePool and GlobalMaxPool. */
 static qc_status infer_global_average_pool(qc_infer_ctx *ctx) {
     qc_status st = qc_infer_nn_float(ctx, 0, "X");
     if (!st) st = need_one_output(ctx, 1);
@@ -369,7 +370,8 @@ qc_status qc_infer_nn_window_op(qc_infer_ctx *ctx, bool *handled) {
     case QC_OP_CONV_TRANSPOSE: return infer_conv_transpose(ctx);
     case QC_OP_MAX_POOL:
     case QC_OP_AVERAGE_POOL: return infer_pool(ctx);
-    case QC_OP_GLOBAL_AVERAGE_POOL: return infer_global_average_pool(ctx);
+    case QC_OP_GLOBAL_AVERAGE_POOL:
+    case QC_OP_GLOBAL_MAX_POOL: return infer_global_average_pool(ctx);
     default: break;
     }
     *handled = false;

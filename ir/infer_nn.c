@@ -1,13 +1,15 @@
 /* infer_nn.c — type inference for the 'nn' op group (see infer.h): Gemm,
- * MatMul, Softmax, LayerNormalization, BatchNormalization, ReduceMean and
- * ReduceSum here; the sliding-window ops and GlobalAveragePool live in
+ * MatMul, Softmax / LogSoftmax / Hardmax, LayerNormalization,
+ * BatchNormalization, InstanceNormalization, the Reduce* ops and
+ * ArgMax / ArgMin here; the sliding-window ops and the global pools live in
  * ir/infer_conv.c.
  *
  * Semantics follow ONNX opsets 11-21. Where opsets differ the superset is
- * accepted (Reduce* axes as attribute or as input 1; Softmax uses the opset 13
- * single-axis meaning). A dim equal to QC_DIM_SYM (the symbolic batch) may be
- * copied to an output unchanged; any rule that would need arithmetic on it,
- * or to compare it with a concrete size, is an error at compile time. */
+ * accepted (Reduce* axes as attribute or as input 1; Softmax, LogSoftmax and
+ * Hardmax use the opset 13 single-axis meaning). A dim equal to QC_DIM_SYM
+ * (the symbolic batch) may be copied to an output unchanged; any rule that
+ * would need arithmetic on it, or to compare it with a concrete size, is an
+ * error at compile time. */
 #include <stdio.h>
 #include <string.h>
 
@@ -267,7 +269,7 @@ static qc_status infer_batch_norm(qc_infer_ctx *ctx) {
     return NULL;
 }
 
-/* ---- ReduceMean / ReduceSum ---------------------------------------------- */
+/* ---- reductions ---------------------------------------------- */
 
 qc_status qc_infer_nn_reduce_axes(const qc_infer_ctx *ctx, bool reduce[QC_MAX_RANK],
                                   bool *identity) {
@@ -309,8 +311,27 @@ qc_status qc_infer_nn_reduce_axes(const qc_infer_ctx *ctx, bool reduce[QC_MAX_RA
     return NULL;
 }
 
+/* Element types each reduction accepts: sums, products and extrema also
+ * run on integers (in int64, like ONNX Runtime), ReduceMax/ReduceMin on bool
+ * (opset 20); the ones that need a log or sqrt are float only. */
+static qc_status reduce_dtype(const qc_infer_ctx *ctx) {
+    qc_dtype t = ctx->in[0].dtype;
+    bool is_float = t == QC_F32 || t == QC_F16 || t == QC_BF16 || t == QC_F64;
+    bool is_int = t == QC_I8 || t == QC_U8 || t == QC_I16 || t == QC_I32 || t == QC_I64;
+    qc_op op = ctx->node->op;
+    if (op == QC_OP_REDUCE_L2 || op == QC_OP_REDUCE_LOG_SUM || op == QC_OP_REDUCE_LOG_SUM_EXP)
+        return qc_infer_nn_float(ctx, 0, "data");
+    bool extremum = op == QC_OP_REDUCE_MAX || op == QC_OP_REDUCE_MIN;
+    if (is_float || is_int || (extremum && t == QC_BOOL)) return NULL;
+    return qc_node_error(ctx->node, QC_ERR_UNSUPPORTED,
+                         "input 0 (data) has element type %s; expected f32, f16, bf16, f64 or "
+                         "i8/u8/i16/i32/i64%s", qc_dtype_name(t), extremum ? " or bool" : "");
+}
+
 static qc_status infer_reduce(qc_infer_ctx *ctx) {
-    qc_status st = qc_infer_nn_float(ctx, 0, "data");
+    if (!qc_infer_has_input(ctx, 0))
+        return qc_node_error(ctx->node, QC_ERR_INVALID, "input 0 (data) is missing");
+    qc_status st = reduce_dtype(ctx);
     if (!st) st = need_outputs(ctx, 1);
     if (st) return st;
     const qc_type *x = &ctx->in[0];
@@ -328,6 +349,67 @@ static qc_status infer_reduce(qc_infer_ctx *ctx) {
     return NULL;
 }
 
+/* ArgMax / ArgMin: i64 indices along one axis, which must not be empty. */
+static qc_status infer_arg_extremum(qc_infer_ctx *ctx) {
+    if (!qc_infer_has_input(ctx, 0))
+        return qc_node_error(ctx->node, QC_ERR_INVALID, "input 0 (data) is missing");
+    qc_dtype t = ctx->in[0].dtype;
+    bool ok = t == QC_F32 || t == QC_F16 || t == QC_BF16 || t == QC_F64 || t == QC_I8 ||
+              t == QC_U8 || t == QC_I16 || t == QC_I32 || t == QC_I64;
+    if (!ok)
+        return qc_node_error(ctx->node, QC_ERR_UNSUPPORTED,
+                             "input 0 (data) has element type %s; expected f32, f16, bf16, f64 "
+                             "or i8/u8/i16/i32/i64", qc_dtype_name(t));
+    qc_status st = need_outputs(ctx, 1);
+    if (st) return st;
+    const qc_type *x = &ctx->in[0];
+    int64_t keepdims, last;
+    int32_t axis;
+    if ((st = get_bool_attr(ctx, "keepdims", 1, &keepdims))) return st;
+    if ((st = get_bool_attr(ctx, "select_last_index", 0, &last))) return st;
+    if ((st = qc_infer_axis(ctx, qc_attr_int(ctx->node, "axis", 0), x->rank, false, &axis)))
+        return st;
+    if (x->dims[axis] == 0)
+        return qc_node_error(ctx->node, QC_ERR_INVALID, "axis %d is empty: no index to return",
+                             (int)axis);
+    qc_type y = {.dtype = QC_I64, .rank = 0};
+    for (int32_t d = 0; d < x->rank; d++) {
+        if (d != axis) y.dims[y.rank++] = x->dims[d];
+        else if (keepdims) y.dims[y.rank++] = 1;
+    }
+    ctx->out[0] = y;
+    return NULL;
+}
+
+static qc_status infer_instance_norm(qc_infer_ctx *ctx) {
+    static const char *const names[3] = {"input", "scale", "B"};
+    qc_status st = need_outputs(ctx, 1);
+    for (int32_t i = 0; !st && i < 3; i++) st = qc_infer_nn_float(ctx, i, names[i]);
+    if (!st) st = need_same_dtype(ctx, 1, "scale", 0, "input");
+    if (!st) st = need_same_dtype(ctx, 2, "B", 0, "input");
+    if (st) return st;
+    const qc_type *x = &ctx->in[0];
+    if (x->rank < 3)
+        return qc_node_error(ctx->node, QC_ERR_INVALID,
+                             "input must have rank >= 3 (N, C and spatial dims), got %d",
+                             (int)x->rank);
+    int64_t c = x->dims[1];
+    if (c == QC_DIM_SYM)
+        return qc_node_error(ctx->node, QC_ERR_UNSUPPORTED,
+                             "the channel dim of the input is the symbolic batch dim");
+    for (int32_t i = 1; i < 3; i++) {
+        const qc_type *p = &ctx->in[i];
+        if (p->rank != 1 || p->dims[0] != c) {
+            char sp[160];
+            return qc_node_error(ctx->node, QC_ERR_INVALID,
+                                 "input %d (%s) is %s; expected 1-D with %lld channels", (int)i,
+                                 names[i], qc_infer_nn_fmt(ctx, p, sp, sizeof sp), (long long)c);
+        }
+    }
+    ctx->out[0] = *x;
+    return NULL;
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 qc_status qc_infer_nn(qc_infer_ctx *ctx, bool *handled) {
@@ -335,11 +417,18 @@ qc_status qc_infer_nn(qc_infer_ctx *ctx, bool *handled) {
     switch (ctx->node->op) {
     case QC_OP_GEMM: return infer_gemm(ctx);
     case QC_OP_MATMUL: return infer_matmul(ctx);
-    case QC_OP_SOFTMAX: return infer_softmax(ctx);
+    case QC_OP_SOFTMAX:
+    case QC_OP_LOG_SOFTMAX:
+    case QC_OP_HARDMAX: return infer_softmax(ctx);
+    case QC_OP_INSTANCE_NORM: return infer_instance_norm(ctx);
+    case QC_OP_ARGMAX:
+    case QC_OP_ARGMIN: return infer_arg_extremum(ctx);
     case QC_OP_LAYER_NORM: return infer_layer_norm(ctx);
     case QC_OP_BATCH_NORM: return infer_batch_norm(ctx);
-    case QC_OP_REDUCE_MEAN:
-    case QC_OP_REDUCE_SUM: return infer_reduce(ctx);
+    case QC_OP_REDUCE_MEAN: case QC_OP_REDUCE_SUM: case QC_OP_REDUCE_MAX:
+    case QC_OP_REDUCE_MIN: case QC_OP_REDUCE_PROD: case QC_OP_REDUCE_L1: case QC_OP_REDUCE_L2:
+    case QC_OP_REDUCE_SUM_SQUARE: case QC_OP_REDUCE_LOG_SUM: case QC_OP_REDUCE_LOG_SUM_EXP:
+        return infer_reduce(ctx);
     default: break;
     }
     *handled = false;

@@ -43,7 +43,7 @@ qc_status qc_infer_nn_float(const qc_infer_ctx *ctx, int32_t i, const char *what
 /* Error unless the output type's element count fits comfortably in int64
  * (symbolic dims count as 1: they are bound, and checked, at run time). */
 qc_status qc_infer_nn_size(const qc_infer_ctx *ctx, const qc_type *t);
-/* ReduceMean/ReduceSum: which dims of input 0 are reduced (from the axes
+/* Reduce*: which dims of input 0 are reduced (from the axes
  * attribute or input 1, whose data must be known), or *identity when axes
  * are empty and noop_with_empty_axes=1. Used by inference and the kernel. */
 qc_status qc_infer_nn_reduce_axes(const qc_infer_ctx *ctx, bool reduce[QC_MAX_RANK],

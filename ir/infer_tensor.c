@@ -1,5 +1,8 @@
 /* infer_tensor.c — type inference for the 'tensor' op group: unary and
  * binary elementwise ops, Identity, Cast and the shape/data-movement ops.
+ * The ops added with the ONNX frontend live in infer_math.c (elementwise)
+ * and infer_shape_ops.c (shape computation, data movement); the dispatch at
+ * the end checks arity for all of them.
  *
  * Dims may be QC_DIM_SYM (the graph's symbolic batch) at compile time. Each
  * op propagates it where the output shape provably follows the batch and
@@ -635,6 +638,19 @@ qc_status qc_infer_tensor(qc_infer_ctx *ctx, bool *handled) {
     case QC_OP_GATHER: fn = infer_gather; break;
     case QC_OP_SQUEEZE: fn = infer_squeeze; break;
     case QC_OP_UNSQUEEZE: fn = infer_unsqueeze; break;
+    case QC_OP_NEG: case QC_OP_ABS: case QC_OP_FLOOR: case QC_OP_CEIL: case QC_OP_ROUND:
+    case QC_OP_RECIPROCAL: case QC_OP_LOG: case QC_OP_SIGN: case QC_OP_SIN: case QC_OP_COS:
+    case QC_OP_SOFTPLUS: case QC_OP_SOFTSIGN: case QC_OP_HARD_SIGMOID: case QC_OP_HARD_SWISH:
+    case QC_OP_ELU: case QC_OP_SELU: case QC_OP_CELU: case QC_OP_THRESHOLDED_RELU:
+    case QC_OP_PRELU: case QC_OP_NOT: case QC_OP_ISNAN: case QC_OP_MOD: case QC_OP_MAX:
+    case QC_OP_MIN: case QC_OP_SUM: case QC_OP_MEAN: case QC_OP_EQUAL: case QC_OP_LESS:
+    case QC_OP_LESS_OR_EQUAL: case QC_OP_GREATER: case QC_OP_GREATER_OR_EQUAL: case QC_OP_AND:
+    case QC_OP_OR: case QC_OP_XOR: case QC_OP_WHERE:
+        fn = qc_infer_tensor_math; break;
+    case QC_OP_SHAPE: case QC_OP_SIZE: case QC_OP_CONSTANT_OF_SHAPE: case QC_OP_EXPAND:
+    case QC_OP_TILE: case QC_OP_RANGE: case QC_OP_PAD: case QC_OP_DROPOUT: case QC_OP_CAST_LIKE:
+    case QC_OP_TRILU: case QC_OP_DEPTH_TO_SPACE: case QC_OP_SPACE_TO_DEPTH:
+        fn = qc_infer_tensor_shape_ops; break;
     default: *handled = false; return NULL;
     }
     *handled = true;

@@ -104,8 +104,7 @@ typedef struct bcast_iter {
     int64_t oa, ob;
 } bcast_iter;
 
-/* Element strides of x as seen from an output of rank r (right-aligned). */
-static void bcast_strides(const qc_tensor_desc *x, int32_t r, int64_t *s) {
+void qc_ref_bcast_strides(const qc_tensor_desc *x, int32_t r, int64_t *s) {
     int64_t stride = 1;
     for (int32_t k = r - 1; k >= 0; k--) {
         int32_t kx = k - (r - x->rank);
@@ -122,8 +121,8 @@ static void bcast_init(bcast_iter *it, const qc_tensor_desc *a, const qc_tensor_
                        const qc_tensor_desc *out) {
     *it = (bcast_iter){.rank = out->rank};
     for (int32_t k = 0; k < out->rank; k++) it->dims[k] = out->dims[k];
-    bcast_strides(a, out->rank, it->sa);
-    bcast_strides(b, out->rank, it->sb);
+    qc_ref_bcast_strides(a, out->rank, it->sa);
+    qc_ref_bcast_strides(b, out->rank, it->sb);
 }
 
 static void bcast_next(bcast_iter *it) {

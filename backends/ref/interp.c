@@ -3,7 +3,10 @@
  * Walks the nodes in order. For each node it infers the concrete output types
  * from the actual inputs (so shape-dependent ops see real data), allocates
  * the outputs, runs the kernel, and frees every intermediate after its last
- * use so peak memory stays near the live set rather than the whole graph. */
+ * use so peak memory stays near the live set rather than the whole graph.
+ * The per-node step (qc_ref_eval_node) is public: passes/const_fold evaluates
+ * constant nodes with it, so a folded constant is exactly what the
+ * interpreter would have computed at run time. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,17 +85,16 @@ static void free_value(interp *it, int32_t id) {
     it->vals[id].data = NULL;
 }
 
-static qc_status run_node(interp *it, int32_t ni) {
-    const qc_graph *g = it->g;
-    const qc_node *n = &g->nodes[ni];
+qc_status qc_ref_eval_node(const qc_graph *g, int32_t node_id, const qc_tensor *in,
+                           qc_tensor *out) {
+    if (node_id < 0 || node_id >= g->n_nodes)
+        return qc_error(QC_ERR_INVALID, "graph '%s' has no node %d", g->name, (int)node_id);
+    const qc_node *n = &g->nodes[node_id];
     if (n->n_in > QC_REF_MAX_IO || n->n_out > QC_REF_MAX_IO)
         return qc_node_error(n, QC_ERR_INVALID, "too many inputs/outputs");
-    qc_tensor in[QC_REF_MAX_IO], out[QC_REF_MAX_IO];
     qc_type in_types[QC_REF_MAX_IO], out_types[QC_REF_MAX_IO];
     const void *in_data[QC_REF_MAX_IO];
     for (int32_t k = 0; k < n->n_in; k++) {
-        memset(&in[k], 0, sizeof in[k]);
-        if (n->in[k] >= 0) in[k] = it->vals[n->in[k]];
         in_types[k] = in[k].desc;
         in_data[k] = in[k].data;
     }
@@ -105,10 +107,22 @@ static qc_status run_node(interp *it, int32_t ni) {
         qc_ref_args a = {n, n->n_in, in, n->n_out, out};
         st = run_kernel(&a);
     }
-    if (st) {
+    if (st)
         for (int32_t k = 0; k < n->n_out; k++) qc_tensor_release(&out[k]);
-        return st;
+    return st;
+}
+
+static qc_status run_node(interp *it, int32_t ni) {
+    const qc_node *n = &it->g->nodes[ni];
+    if (n->n_in > QC_REF_MAX_IO || n->n_out > QC_REF_MAX_IO)
+        return qc_node_error(n, QC_ERR_INVALID, "too many inputs/outputs");
+    qc_tensor in[QC_REF_MAX_IO], out[QC_REF_MAX_IO];
+    for (int32_t k = 0; k < n->n_in; k++) {
+        memset(&in[k], 0, sizeof in[k]);
+        if (n->in[k] >= 0) in[k] = it->vals[n->in[k]];
     }
+    qc_status st = qc_ref_eval_node(it->g, ni, in, out);
+    if (st) return st;
     for (int32_t k = 0; k < n->n_out; k++) {
         it->vals[n->out[k]] = out[k];
         it->owned[n->out[k]] = 1;

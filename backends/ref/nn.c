@@ -1,7 +1,8 @@
 /* nn.c — ref kernels for the 'nn' op group (see kernels.h): the dispatcher,
- * shared helpers (nn_internal.h), and Gemm, MatMul, Softmax,
- * LayerNormalization, BatchNormalization, ReduceMean and ReduceSum. The
- * window ops are in nn_conv.c and nn_pool.c.
+ * shared helpers (nn_internal.h), and Gemm, MatMul, Softmax / LogSoftmax /
+ * Hardmax, LayerNormalization, BatchNormalization and InstanceNormalization.
+ * The window ops and global pools are in nn_conv.c and nn_pool.c, the
+ * reductions and ArgMax / ArgMin in reduce.c.
  *
  * Shapes were validated by type inference (ir/infer_nn.c), which the
  * interpreter runs on the concrete inputs just before the kernel, so the
@@ -160,6 +161,7 @@ static qc_status ref_matmul(const qc_ref_args *a) {
 
 /* ---- Softmax and normalizations -------------------------------------------- */
 
+/* Softmax, LogSoftmax and Hardmax along one axis (opset 13 meaning). */
 static qc_status ref_softmax(const qc_ref_args *a) {
     const qc_node *n = a->node;
     const qc_tensor_desc *xd = &a->in[0].desc;
@@ -173,14 +175,25 @@ static qc_status ref_softmax(const qc_ref_args *a) {
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             double *p = X + o * len * inner + i;
-            /* Subtract the max so exp never overflows; the result is unchanged. */
-            double mx = -INFINITY, sum = 0.0;
-            for (int64_t k = 0; k < len; k++) mx = fmax(mx, p[k * inner]);
-            for (int64_t k = 0; k < len; k++) {
-                p[k * inner] = exp(p[k * inner] - mx);
-                sum += p[k * inner];
+            if (len == 0) continue;
+            /* Subtract the max so exp never overflows; the result is unchanged.
+             * A NaN counts as the maximum (numpy.argmax's rule, for Hardmax);
+             * Softmax and LogSoftmax then give NaN throughout either way. */
+            double mx = p[0], sum = 0.0;
+            int64_t first_max = 0;
+            for (int64_t k = 1; k < len; k++) {
+                double v = p[k * inner];
+                if (!isnan(mx) && (v > mx || isnan(v))) mx = v, first_max = k;
             }
-            for (int64_t k = 0; k < len; k++) p[k * inner] /= sum;
+            if (n->op == QC_OP_HARDMAX) {   /* 1 at the first maximum, 0 elsewhere */
+                for (int64_t k = 0; k < len; k++) p[k * inner] = k == first_max;
+                continue;
+            }
+            for (int64_t k = 0; k < len; k++) sum += exp(p[k * inner] - mx);
+            for (int64_t k = 0; k < len; k++) {
+                if (n->op == QC_OP_LOG_SOFTMAX) p[k * inner] = p[k * inner] - mx - log(sum);
+                else p[k * inner] = exp(p[k * inner] - mx) / sum;
+            }
         }
     qc_ref_nn_store(&a->out[0], X);
     free(X);
@@ -247,50 +260,30 @@ static qc_status ref_batch_norm(const qc_ref_args *a) {
     return st;
 }
 
-/* ---- ReduceMean / ReduceSum ------------------------------------------------- */
-
-static qc_status ref_reduce(const qc_ref_args *a) {
+/* y = scale[c] * (x - mean) / sqrt(var + epsilon) + B[c], with the mean and
+ * (biased) variance of each [n, c] plane over its spatial dims. */
+static qc_status ref_instance_norm(const qc_ref_args *a) {
     const qc_node *n = a->node;
-    const qc_tensor_desc *xd = &a->in[0].desc;
-    /* The axes come from the same code inference used, fed the real inputs. */
-    qc_type types[2] = {xd[0], {0}};
-    const void *data[2] = {a->in[0].data, NULL};
-    if (a->n_in > 1) {
-        types[1] = a->in[1].desc;
-        data[1] = a->in[1].data;
-    }
-    qc_infer_ctx ctx = {NULL, n, a->n_in > 1 ? 2 : 1, types, data, 0, NULL};
-    bool reduce[QC_MAX_RANK], identity;
-    qc_status st = qc_infer_nn_reduce_axes(&ctx, reduce, &identity);
-    if (st) return st;
-    double *X = NULL, *Y = NULL;
-    st = qc_ref_nn_load(n, &a->in[0], "data", false, &X);
-    if (!st) st = qc_ref_nn_zeros(n, identity ? 0 : qc_ref_nn_numel(&a->out[0]), &Y);
-    if (!st && identity) qc_ref_nn_store(&a->out[0], X);
-    if (!st && !identity) {
-        /* Output strides over X's dims, with reduced dims contributing 0: the
-         * output's flat order is the same with or without keepdims. */
-        int64_t ostride[QC_MAX_RANK], s = 1, count = 1;
-        for (int32_t d = xd->rank - 1; d >= 0; d--) {
-            ostride[d] = reduce[d] ? 0 : s;
-            if (reduce[d]) count *= xd->dims[d];
-            else s *= xd->dims[d];
+    static const char *const names[3] = {"input", "scale", "B"};
+    double *p[3] = {NULL};
+    qc_status st = NULL;
+    for (int i = 0; i < 3 && !st; i++) st = qc_ref_nn_load(n, &a->in[i], names[i], false, &p[i]);
+    if (!st) {
+        const qc_tensor_desc *xd = &a->in[0].desc;
+        double eps = qc_attr_float(n, "epsilon", 1e-5f);
+        int64_t C = xd->dims[1], inner = prod(xd->dims, 2, xd->rank), planes = xd->dims[0] * C;
+        for (int64_t pl = 0; pl < planes; pl++) {
+            double *q = p[0] + pl * inner, sum = 0.0, sq = 0.0;
+            int64_t c = pl % C;
+            for (int64_t j = 0; j < inner; j++) sum += q[j];
+            double mean = sum / (double)inner;
+            for (int64_t j = 0; j < inner; j++) sq += (q[j] - mean) * (q[j] - mean);
+            double inv = 1.0 / sqrt(sq / (double)inner + eps);
+            for (int64_t j = 0; j < inner; j++) q[j] = (q[j] - mean) * inv * p[1][c] + p[2][c];
         }
-        int64_t total = qc_ref_nn_numel(&a->in[0]);
-        for (int64_t i = 0; i < total; i++) {
-            int64_t rest = i, o = 0;
-            for (int32_t d = xd->rank - 1; d >= 0; d--) {
-                o += (rest % xd->dims[d]) * ostride[d];
-                rest /= xd->dims[d];
-            }
-            Y[o] += X[i];
-        }
-        /* Mean of nothing is 0/0 = NaN, as numpy gives. */
-        if (n->op == QC_OP_REDUCE_MEAN)
-            for (int64_t o = 0; o < qc_ref_nn_numel(&a->out[0]); o++) Y[o] /= (double)count;
-        qc_ref_nn_store(&a->out[0], Y);
+        qc_ref_nn_store(&a->out[0], p[0]);
     }
-    free(X), free(Y);
+    for (int i = 0; i < 3; i++) free(p[i]);
     return st;
 }
 
@@ -303,14 +296,20 @@ qc_status qc_ref_nn(const qc_ref_args *a, bool *handled) {
     case QC_OP_MATMUL: return ref_matmul(a);
     case QC_OP_CONV: return qc_ref_conv(a);
     case QC_OP_CONV_TRANSPOSE: return qc_ref_conv_transpose(a);
-    case QC_OP_SOFTMAX: return ref_softmax(a);
+    case QC_OP_SOFTMAX:
+    case QC_OP_LOG_SOFTMAX:
+    case QC_OP_HARDMAX: return ref_softmax(a);
     case QC_OP_LAYER_NORM: return ref_layer_norm(a);
     case QC_OP_BATCH_NORM: return ref_batch_norm(a);
     case QC_OP_MAX_POOL:
     case QC_OP_AVERAGE_POOL: return qc_ref_pool(a);
     case QC_OP_GLOBAL_AVERAGE_POOL: return qc_ref_global_average_pool(a);
-    case QC_OP_REDUCE_MEAN:
-    case QC_OP_REDUCE_SUM: return ref_reduce(a);
+    case QC_OP_GLOBAL_MAX_POOL: return qc_ref_global_max_pool(a);
+    case QC_OP_REDUCE_MEAN: case QC_OP_REDUCE_SUM: case QC_OP_REDUCE_MAX:
+    case QC_OP_REDUCE_MIN: case QC_OP_REDUCE_PROD: case QC_OP_REDUCE_L1: case QC_OP_REDUCE_L2:
+    case QC_OP_REDUCE_SUM_SQUARE: case QC_OP_REDUCE_LOG_SUM: case QC_OP_REDUCE_LOG_SUM_EXP:
+    case QC_OP_ARGMAX: case QC_OP_ARGMIN: return qc_ref_reduce(a);
+    case QC_OP_INSTANCE_NORM: return ref_instance_norm(a);
     default: *handled = false; return NULL;
     }
 }

@@ -39,5 +39,8 @@ qc_status qc_ref_conv(const qc_ref_args *a);             /* nn_conv.c */
 qc_status qc_ref_conv_transpose(const qc_ref_args *a);   /* nn_conv.c */
 qc_status qc_ref_pool(const qc_ref_args *a);             /* nn_pool.c: MaxPool, AveragePool */
 qc_status qc_ref_global_average_pool(const qc_ref_args *a);   /* nn_pool.c */
+qc_status qc_ref_global_max_pool(const qc_ref_args *a);       /* nn_pool.c */
+/* Reduce* (floats and integers), ArgMax, ArgMin (reduce.c). */
+qc_status qc_ref_reduce(const qc_ref_args *a);
 
 #endif

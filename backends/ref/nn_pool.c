@@ -1,5 +1,5 @@
-/* nn_pool.c — ref kernels for MaxPool (with optional Indices), AveragePool
- * and GlobalAveragePool.
+/* nn_pool.c — ref kernels for MaxPool (with optional Indices), AveragePool,
+ * GlobalAveragePool and GlobalMaxPool.
  *
  * Window geometry (auto_pad, ceil_mode, dilations) comes resolved from
  * qc_nn_window_get. Padding never contributes a value: MaxPool ignores it;
@@ -87,7 +87,8 @@ done:
     return st;
 }
 
-qc_status qc_ref_global_average_pool(const qc_ref_args *a) {
+/* GlobalAveragePool and GlobalMaxPool: one value per [n, c] plane. */
+static qc_status global_pool(const qc_ref_args *a, bool is_max) {
     const qc_node *n = a->node;
     const qc_tensor *x = &a->in[0];
     double *X = NULL, *Y = NULL;
@@ -96,11 +97,18 @@ qc_status qc_ref_global_average_pool(const qc_ref_args *a) {
     qc_status st = qc_ref_nn_load(n, x, "X", false, &X);
     if (!st) st = qc_ref_nn_zeros(n, planes, &Y);
     for (int64_t p = 0; !st && p < planes; p++) {
-        double sum = 0.0;
-        for (int64_t j = 0; j < inner; j++) sum += X[p * inner + j];
-        Y[p] = sum / (double)inner;   /* an empty plane gives 0/0 = NaN, like numpy */
+        double sum = 0.0, mx = -INFINITY;   /* an empty plane: 0/0 = NaN, or -inf */
+        for (int64_t j = 0; j < inner; j++) {
+            double v = X[p * inner + j];
+            sum += v;
+            mx = isnan(v) || isnan(mx) ? NAN : fmax(mx, v);
+        }
+        Y[p] = is_max ? mx : sum / (double)inner;
     }
     if (!st) qc_ref_nn_store(&a->out[0], Y);
     free(X), free(Y);
     return st;
 }
+
+qc_status qc_ref_global_average_pool(const qc_ref_args *a) { return global_pool(a, false); }
+qc_status qc_ref_global_max_pool(const qc_ref_args *a) { return global_pool(a, true); }

@@ -1,7 +1,8 @@
 /* shape.c — ref kernels for Identity and the shape/data-movement ops:
  * Reshape, Flatten, Squeeze, Unsqueeze (pure copies: row-major order does not
  * change), Transpose, Slice (strided copies), Concat, Split, Gather (block
- * copies). They move elements without looking at them, so they work for every
+ * copies); and the shape computations Shape, Size, ConstantOfShape, Range
+ * and Dropout (inference mode). They move elements without looking at them, so they work for every
  * dtype, including the packed int4 types, whose elements may start mid-byte
  * and are therefore moved one at a time. */
 #include <string.h>
@@ -10,8 +11,7 @@
 #include "ir/dtype.h"
 #include "ir/infer_tensor.h"
 
-/* Copies count elements from src[si..] to dst[di..]. */
-static void copy_elems(qc_dtype t, void *dst, int64_t di, const void *src, int64_t si,
+void qc_ref_copy_elems(qc_dtype t, void *dst, int64_t di, const void *src, int64_t si,
                        int64_t count) {
     int bits = qc_dtype_bits(t);
     if (bits == 4) {
@@ -47,7 +47,7 @@ static void strided_copy(qc_dtype t, void *dst, const qc_tensor_desc *out, const
                          int64_t base, const int64_t *stride) {
     int64_t n = qc_type_numel(out), idx[QC_MAX_RANK] = {0}, off = base;
     for (int64_t i = 0; i < n; i++) {
-        copy_elems(t, dst, i, src, off, 1);
+        qc_ref_copy_elems(t, dst, i, src, off, 1);
         for (int32_t k = out->rank - 1; k >= 0; k--) {
             off += stride[k];
             if (++idx[k] < out->dims[k]) break;
@@ -111,7 +111,7 @@ static qc_status concat(const qc_ref_args *a) {
     for (int64_t o = 0; o < outer; o++) {
         for (int32_t j = 0; j < a->n_in; j++) {
             int64_t chunk = a->in[j].desc.dims[axis] * inner;
-            copy_elems(t, a->out[0].data, at, a->in[j].data, o * chunk, chunk);
+            qc_ref_copy_elems(t, a->out[0].data, at, a->in[j].data, o * chunk, chunk);
             at += chunk;
         }
     }
@@ -126,7 +126,7 @@ static qc_status split(const qc_ref_args *a) {
     for (int64_t o = 0; o < outer; o++) {
         for (int32_t j = 0; j < a->n_out; j++) {
             int64_t chunk = a->out[j].desc.dims[axis] * inner;
-            copy_elems(t, a->out[j].data, o * chunk, a->in[0].data, at, chunk);
+            qc_ref_copy_elems(t, a->out[j].data, o * chunk, a->in[0].data, at, chunk);
             at += chunk;
         }
     }
@@ -147,15 +147,77 @@ static qc_status gather(const qc_ref_args *a) {
                                      "index %lld out of range for axis %d of size %lld",
                                      (long long)k, (int)axis, (long long)d);
             if (k < 0) k += d;
-            copy_elems(t, a->out[0].data, (o * m + j) * inner, x->data, (o * d + k) * inner,
-                       inner);
+            qc_ref_copy_elems(t, a->out[0].data, (o * m + j) * inner, x->data,
+                              (o * d + k) * inner, inner);
         }
+    }
+    return NULL;
+}
+
+/* ---- shape computation: Shape, Size, ConstantOfShape, Range, Dropout ------ */
+
+static qc_status shape_of(const qc_ref_args *a) {
+    const qc_tensor_desc *xd = &a->in[0].desc;
+    int64_t start, end;
+    qc_infer_shape_range(a->node, xd->rank, &start, &end);
+    for (int64_t k = start; k < end; k++)
+        qc_elem_set_i64(QC_I64, a->out[0].data, k - start, xd->dims[k]);
+    return NULL;
+}
+
+static qc_status constant_of_shape(const qc_ref_args *a) {
+    qc_tensor *y = &a->out[0];
+    qc_dtype t = y->desc.dtype;
+    const qc_attr *v = qc_node_attr(a->node, "value");
+    int64_t n = qc_type_numel(&y->desc);
+    /* Inference checked the kind; a FLOAT value for an integer dtype is integral. */
+    for (int64_t i = 0; v && i < n; i++) {
+        if (v->kind == QC_ATTR_INT) qc_elem_set_i64(t, y->data, i, v->i);
+        else if (qc_dtype_is_float(t)) qc_elem_set_f64(t, y->data, i, v->f);
+        else qc_elem_set_i64(t, y->data, i, qc_ref_float_to_int(v->f, t));
+    }
+    return NULL;   /* no value: the zeroed output already is the default 0 */
+}
+
+/* start + i * delta for each output element. Integers step in uint64 (no
+ * overflow: every value lies between start and limit); floats are computed
+ * in double and rounded once, like numpy.arange, rather than accumulated. */
+static qc_status range(const qc_ref_args *a) {
+    qc_tensor *y = &a->out[0];
+    qc_dtype t = y->desc.dtype;
+    int64_t n = qc_type_numel(&y->desc);
+    if (qc_dtype_is_int(t)) {
+        uint64_t s = (uint64_t)qc_elem_get_i64(t, a->in[0].data, 0);
+        uint64_t d = (uint64_t)qc_elem_get_i64(t, a->in[2].data, 0);
+        for (int64_t i = 0; i < n; i++)
+            qc_elem_set_i64(t, y->data, i, (int64_t)(s + (uint64_t)i * d));
+    } else {
+        double s = qc_elem_get_f64(t, a->in[0].data, 0), d = qc_elem_get_f64(t, a->in[2].data, 0);
+        for (int64_t i = 0; i < n; i++) qc_elem_set_f64(t, y->data, i, s + (double)i * d);
+    }
+    return NULL;
+}
+
+/* Inference mode (training_mode=true is refused by inference): the output
+ * is the input and the optional mask is all true. */
+static qc_status dropout(const qc_ref_args *a) {
+    copy_all(a);
+    if (a->n_out > 1) {
+        int64_t n = qc_type_numel(&a->out[1].desc);
+        for (int64_t i = 0; i < n; i++) qc_elem_set_i64(QC_BOOL, a->out[1].data, i, 1);
     }
     return NULL;
 }
 
 qc_status qc_ref_shape(const qc_ref_args *a) {
     switch (a->node->op) {
+    case QC_OP_SHAPE: return shape_of(a);
+    case QC_OP_SIZE:
+        qc_elem_set_i64(QC_I64, a->out[0].data, 0, qc_type_numel(&a->in[0].desc));
+        return NULL;
+    case QC_OP_CONSTANT_OF_SHAPE: return constant_of_shape(a);
+    case QC_OP_RANGE: return range(a);
+    case QC_OP_DROPOUT: return dropout(a);
     case QC_OP_TRANSPOSE: return transpose(a);
     case QC_OP_SLICE: return slice(a);
     case QC_OP_CONCAT: return concat(a);
