@@ -7,6 +7,8 @@ static qc_status pass_verify(qc_graph *g) { return qc_graph_verify(g); }
 
 static const qc_pass qc_passes[] = {
     {"verify", "check structure and types (no change)", pass_verify},
+    {"const_fold", "evaluate nodes whose inputs are all constant (incl. shape subgraphs)",
+     qc_pass_const_fold},
     {"dce", "remove nodes and values that no graph output depends on", qc_pass_dce},
     {NULL, NULL, NULL},
 };

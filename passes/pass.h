@@ -21,6 +21,9 @@ const qc_pass *qc_pass_list(void);
 const qc_pass *qc_pass_find(const char *name);
 qc_status qc_pass_run_pipeline(qc_graph *g, const char *pipeline);
 
+/* Constant folding (passes/const_fold.c). */
+qc_status qc_pass_const_fold(qc_graph *g);
+
 /* Dead-code elimination (passes/dce.c). */
 qc_status qc_pass_dce(qc_graph *g);
 
