@@ -11,6 +11,11 @@ PACKAGES=(
   clang-19          # libFuzzer targets (tests/fuzz)
   libclang-rt-19-dev  # libFuzzer + sanitizer runtimes for clang-19
   python3-numpy     # regenerating committed test data (tests/ops/gen_*.py); tests themselves need no python
+  protobuf-c-compiler # protoc-c: generates the ONNX frontend's parser from onnx.proto at build time
+  libprotobuf-c-dev # libprotobuf-c, linked by libqcomp
+  libonnx-dev       # /usr/include/onnx/onnx.proto
+  libonnx-testdata  # ONNX backend node tests (tests/onnx_node)
+  python3-onnx      # regenerating tests/onnx/*.onnx (tests/onnx/gen_models.py); tests need no python
 )
 
 missing=()

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/onnx/onnx.h"
 #include "tools/cli.h"
 #include "tools/cli_args.h"
+#include "tools/npy.h"
 
 bool qc_cli_is_help(const char *arg) { return !strcmp(arg, "--help") || !strcmp(arg, "-h"); }
 
@@ -46,6 +48,31 @@ bool qc_cli_parse_int(const char *s, long lo, long hi, long *out) {
 qc_status qc_cli_name_file(qc_status st, const char *path) {
     if (!st || strstr(qc_status_message(st), path)) return st;
     return qc_status_wrap(st, "%s", path);
+}
+
+qc_status qc_cli_load_model(const char *path, bool verify, qc_graph **out) {
+    *out = NULL;
+    qc_graph *g = NULL;
+    qc_status st;
+    if (qc_onnx_is_model_file(path)) {
+        st = qc_cli_name_file(qc_onnx_import_file(path, NULL, &g), path);
+    } else {
+        st = qc_cli_name_file(qc_graph_parse_file(path, &g), path);
+        if (!st && verify) st = qc_cli_name_file(qc_graph_verify(g), path);
+    }
+    if (st) {
+        qc_graph_destroy(g);
+        return st;
+    }
+    *out = g;
+    return NULL;
+}
+
+qc_status qc_cli_read_tensor(const char *path, qc_tensor *out) {
+    size_t n = strlen(path);
+    if (n >= 3 && !strcmp(path + n - 3, ".pb"))
+        return qc_cli_name_file(qc_onnx_read_tensor_file(path, out, NULL), path);
+    return qc_npy_read(path, out);
 }
 
 void qc_cli_error(const char *cmd, const char *fmt, ...) {

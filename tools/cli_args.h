@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "ir/ir.h"
 #include "qcomp/qcrt.h"
 
 /* True for `--help` / `-h`. */
@@ -25,6 +26,15 @@ bool qc_cli_parse_int(const char *s, long lo, long hi, long *out);
 /* Prefixes `path: ` to an error's message unless it already names the file
  * (parse errors start with file:line:col). NULL stays NULL. */
 qc_status qc_cli_name_file(qc_status st, const char *path);
+
+/* Loads a model: ONNX (.onnx, or a file that sniffs as one; imported and
+ * verified by the importer) or text IR (.qcir; verified when `verify`).
+ * Errors name the file. On failure *out is NULL. */
+qc_status qc_cli_load_model(const char *path, bool verify, qc_graph **out);
+
+/* Reads a tensor file: a serialized ONNX TensorProto when the name ends in
+ * ".pb", else .npy. Errors name the file. */
+qc_status qc_cli_read_tensor(const char *path, qc_tensor *out);
 
 /* Prints `qcomp <cmd>: <message>` to stderr. */
 void qc_cli_error(const char *cmd, const char *fmt, ...)

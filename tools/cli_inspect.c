@@ -1,6 +1,7 @@
 /* cli_inspect.c — `qcomp inspect MODEL [--no-verify]`: prints the model's
  * canonical text IR to stdout (so `inspect a.qcir > b.qcir` normalizes a
- * file) and a summary to stderr, where it cannot end up in that output. */
+ * file, and `inspect model.onnx > model.qcir` converts one) and a summary to
+ * stderr, where it cannot end up in that output. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,11 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: qcomp inspect MODEL [--no-verify]\n"
             "\n"
-            "Prints MODEL (a .qcir text IR file) in canonical text form to stdout and a\n"
-            "summary (nodes per op, values, constants) to stderr.\n"
+            "Prints MODEL (a .qcir text IR file or an .onnx model) in canonical text form\n"
+            "to stdout and a summary (nodes per op, values, constants) to stderr.\n"
             "\n"
-            "  --no-verify  skip the verifier (print models it rejects)\n"
+            "  --no-verify  skip the verifier (print text IR it rejects; ONNX models are\n"
+            "               always verified by the importer)\n"
             "\n"
             "Exit status: 0 ok, 1 error, 2 usage.\n");
 }
@@ -83,8 +85,7 @@ int qc_cli_inspect(int argc, char **argv) {
         return QC_EXIT_USAGE;
     }
     qc_graph *g = NULL;
-    qc_status st = qc_cli_name_file(qc_graph_parse_file(model, &g), model);
-    if (!st && verify) st = qc_cli_name_file(qc_graph_verify(g), model);
+    qc_status st = qc_cli_load_model(model, verify, &g);
     if (!st) st = qc_graph_print(g, stdout);
     int rc = QC_EXIT_OK;
     if (st) rc = qc_cli_fail(CMD, st);

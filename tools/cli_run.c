@@ -1,7 +1,8 @@
-/* cli_run.c — `qcomp run MODEL [--input NAME=FILE.npy]... [--output-dir DIR]
+/* cli_run.c — `qcomp run MODEL [--input NAME=FILE]... [--output-dir DIR]
  * [--backend ref] [--repeat N] [--quiet]`.
  *
- * Loads and verifies a model, binds each graph input to a .npy file (checking
+ * Loads and verifies a model (.qcir text IR or .onnx), binds each graph
+ * input to a .npy or ONNX TensorProto .pb file (checking
  * dtype and shape against the graph before anything runs, so a wrong file is
  * reported by name instead of as a kernel failure), runs it N times, prints a
  * preview of each output and the timing, and optionally writes every output
@@ -56,11 +57,12 @@ static void usage(FILE *f) {
             "usage: qcomp run MODEL [--input NAME=FILE.npy]... [--output-dir DIR]\n"
             "                 [--backend ref] [--repeat N] [--quiet]\n"
             "\n"
-            "Runs MODEL (a .qcir text IR file) and prints each output's type and first\n"
-            "values, and the run time.\n"
+            "Runs MODEL (a .qcir text IR file or an .onnx model) and prints each output's\n"
+            "type and first values, and the run time.\n"
             "\n"
-            "  --input NAME=FILE.npy  bind graph input NAME to a .npy file (repeat for\n"
-            "                         each input; plain FILE.npy when there is one input)\n"
+            "  --input NAME=FILE.npy  bind graph input NAME to a .npy file, or to a\n"
+            "                         serialized ONNX TensorProto with NAME=FILE.pb (repeat\n"
+            "                         for each input; plain FILE when there is one input)\n"
             "  --output-dir DIR       write each output to DIR/<name>.npy (created if\n"
             "                         missing; characters outside [A-Za-z0-9_.-] become\n"
             "                         '_', clashing names get _2, _3, ...)\n"
@@ -125,24 +127,6 @@ static int parse_args(int argc, char **argv, run_opts *o) {
 }
 
 /* ---- model and inputs ------------------------------------------------------ */
-
-static qc_status load_model(const char *path, qc_graph **out) {
-    *out = NULL;
-    const char *dot = strrchr(path, '.');
-    if (dot && !strcmp(dot, ".onnx"))
-        return qc_error(QC_ERR_UNSUPPORTED,
-                        "%s: ONNX models are not supported yet (expected a .qcir text IR file)",
-                        path);
-    qc_graph *g = NULL;
-    qc_status st = qc_cli_name_file(qc_graph_parse_file(path, &g), path);
-    if (!st) st = qc_cli_name_file(qc_graph_verify(g), path);
-    if (st) {
-        qc_graph_destroy(g);
-        return st;
-    }
-    *out = g;
-    return NULL;
-}
 
 /* "x: f32[N,4], mask: bool[N]" into a malloc'd string (NULL if out of memory). */
 static char *input_list(const qc_graph *g) {
@@ -266,7 +250,8 @@ static qc_status load_inputs(const qc_graph *g, const run_opts *o, qc_tensor *in
         if (!f || fclose(f) != 0) st = qc_error(QC_ERR_NOMEM, "out of memory");
         if (!st && n_missing) {
             char what[1024];
-            snprintf(what, sizeof what, "missing input%s %s (give each as --input NAME=FILE.npy)",
+            snprintf(what, sizeof what,
+                     "missing input%s %s (give each as --input NAME=FILE.npy or NAME=FILE.pb)",
                      n_missing > 1 ? "s" : "", missing);
             st = error_with_inputs(g, what);
         }
@@ -275,7 +260,7 @@ static qc_status load_inputs(const qc_graph *g, const run_opts *o, qc_tensor *in
     int64_t batch = -1;
     int32_t batch_from = -1;
     for (int32_t i = 0; i < g->n_inputs && !st; i++) {
-        st = qc_npy_read(files[i], &in[i]);
+        st = qc_cli_read_tensor(files[i], &in[i]);
         if (st) st = qc_status_wrap(st, "input '%s'", g->values[g->inputs[i]].name);
         else st = check_input(g, i, files[i], &in[i], &batch, &batch_from);
     }
@@ -473,7 +458,7 @@ static qc_status run_model(const run_opts *o) {
     backend_run_fn run = find_backend(o->backend);
     if (!run) return unknown_backend(o->backend);
     qc_graph *g = NULL;
-    qc_status st = load_model(o->model, &g);
+    qc_status st = qc_cli_load_model(o->model, true, &g);
     if (st) return st;
     qc_tensor *in = calloc((size_t)g->n_inputs + 1, sizeof *in);
     qc_tensor *out = calloc((size_t)g->n_outputs + 1, sizeof *out);

@@ -13,8 +13,9 @@ static void usage(FILE *f) {
             "  inspect MODEL        print a model's canonical IR and a summary\n"
             "  compare GOT WANT     compare two .npy tensors within tolerances\n"
             "\n"
-            "MODEL is a textual IR file (.qcir). `qcomp <command> --help` shows a\n"
-            "command's options. Exit status: 0 ok, 1 error, 2 usage.\n");
+            "MODEL is a textual IR file (.qcir) or an ONNX model (.onnx, opsets 11-21).\n"
+            "`qcomp <command> --help` shows a command's options. Exit status: 0 ok,\n"
+            "1 error, 2 usage.\n");
 }
 
 int main(int argc, char **argv) {
