@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test:
 #   1. release build (RelWithDebInfo, -Werror) + the whole ctest suite
-#   2. ASan+UBSan build + the unit-labelled tests (incl. CLI bad-input tests)
+#   2. ASan+UBSan build + the unit- and onnx-labelled tests (incl. CLI bad-input tests)
 #   3. libFuzzer targets for every parser, a short run each (clang-19)
 # Ends with one line "tests: N passed, M failed" (ctest tests summed over the
 # runs, plus one per fuzz target) and exits non-zero on any failure.
@@ -47,12 +47,12 @@ fi
 if build build-asan -DCMAKE_BUILD_TYPE=Debug -DQC_SANITIZE=ON; then
   echo "==== ctest (asan+ubsan, label unit)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_ctest --test-dir build-asan -L unit
+    run_ctest --test-dir build-asan -L 'unit|onnx'
 fi
 
 if command -v clang-19 >/dev/null 2>&1; then
   echo "==== fuzz (libFuzzer, ${QC_FUZZ_SECONDS:-30}s per target)"
-  if ./tests/fuzz/run.sh "${QC_FUZZ_SECONDS:-30}"; then total_pass=$((total_pass + 2))
+  if ./tests/fuzz/run.sh "${QC_FUZZ_SECONDS:-30}"; then total_pass=$((total_pass + 3))
   else total_fail=$((total_fail + 1)); fi
 else
   echo "==== fuzz: skipped (clang-19 missing; scripts/setup.sh installs it)"
