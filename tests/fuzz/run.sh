@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-30}
 out=build-fuzz
 mkdir -p "$out"
-common=(ir/*.c runtime/*.c frontend/text/*.c backends/ref/*.c tools/npy.c)
+common=(ir/*.c ops/*.c runtime/*.c frontend/text/*.c backends/ref/*.c tools/npy.c)
 flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -I include -I . -ffp-contract=off
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
 status=0
