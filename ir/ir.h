@@ -1,6 +1,6 @@
-/* ir.h — qcomp's graph IR: values (SSA tensors), nodes (op + typed
- * attributes), the graph that owns them, the builder API, verification and
- * type inference. See docs/ir.md for the textual form.
+/* ir.h — qcomp's graph IR: values (SSA tensors), the graph that owns them
+ * and its nodes (ops/op.h), the builder API, verification and graph-wide type
+ * inference. See docs/ir.md for the textual form.
  *
  * Ownership: a qc_graph owns every string, array and constant buffer reachable
  * from it; builder calls copy their arguments. Ids are indices into
@@ -14,32 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ops/op.h"
 #include "qcomp/qcrt.h"
-
-typedef enum qc_op {
-    QC_OP_INVALID = 0,
-#define QC_OP(e, name, a, b, c, d) QC_OP_##e,
-#include "ir/ops.def"
-#undef QC_OP
-    QC_OP_COUNT
-} qc_op;
-
-typedef struct qc_op_info {
-    const char *name;
-    int min_in, max_in, min_out, max_out;
-} qc_op_info;
-
-const qc_op_info *qc_op_get_info(qc_op op);   /* NULL for out-of-range ops */
-qc_op qc_op_from_name(const char *name);     /* QC_OP_INVALID if unknown */
-
-/* A value's type: element type + static shape; QC_DIM_SYM marks the graph's
- * one symbolic (batch) dimension. */
-typedef qc_tensor_desc qc_type;
-
-int64_t qc_type_numel(const qc_type *t);      /* -1 if it has a symbolic dim */
-bool qc_type_equal(const qc_type *a, const qc_type *b);
-/* "f32[N,200]" style; `batch` names the symbolic dim (NULL -> "?"). */
-void qc_type_format(const qc_type *t, const char *batch, char *buf, size_t n);
 
 /* Quantization parameters attached to a value (after qdq_fold these describe
  * integer tensors; before, they are informational). */
@@ -67,34 +43,6 @@ typedef struct qc_value {
     size_t nbytes;
     int32_t producer;    /* node id, or -1 for inputs and constants */
 } qc_value;
-
-typedef enum qc_attr_kind {
-    QC_ATTR_INT = 1,
-    QC_ATTR_FLOAT,
-    QC_ATTR_STRING,
-    QC_ATTR_INTS,
-    QC_ATTR_FLOATS,
-} qc_attr_kind;
-
-typedef struct qc_attr {
-    char *name;
-    qc_attr_kind kind;
-    int64_t i;
-    float f;
-    char *s;
-    int32_t n;          /* length of ints / floats */
-    int64_t *ints;
-    float *floats;
-} qc_attr;
-
-typedef struct qc_node {
-    qc_op op;
-    char *name;
-    int32_t n_in, n_out, n_attr;
-    int32_t *in;        /* value ids; -1 = absent optional input */
-    int32_t *out;
-    qc_attr *attr;
-} qc_node;
 
 typedef struct qc_graph {
     char *name;
@@ -140,40 +88,6 @@ qc_status qc_node_set_floats(qc_graph *g, int32_t node, const char *key, const f
 qc_status qc_graph_compact(qc_graph *g, const uint8_t *keep_node, const uint8_t *keep_value);
 /* Rebuilds the name index after values were renamed or renumbered. */
 qc_status qc_graph_reindex(qc_graph *g);
-
-/* ---- attribute access (for kernels and inference) ------------------------ */
-
-const qc_attr *qc_node_attr(const qc_node *n, const char *key);   /* NULL if absent */
-int64_t qc_attr_int(const qc_node *n, const char *key, int64_t def);
-float qc_attr_float(const qc_node *n, const char *key, float def);
-const char *qc_attr_string(const qc_node *n, const char *key, const char *def);
-
-/* An error naming the node: "node 'fc1' (Gemm): <message>". */
-qc_status qc_node_error(const qc_node *n, qc_code code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-/* ---- type inference -------------------------------------------------------
- * One entry point for every op. Input types may hold QC_DIM_SYM dims (compile
- * time) or be concrete (run time, where the interpreter also passes every
- * input's data). in_data[i] is non-NULL when input i's contents are known
- * (constants at compile time, everything at run time): ops whose output shape
- * depends on an input's values (Reshape, Slice, Split, ...) need it and fail
- * with a clear error naming the node when it is missing. An absent optional
- * input has dtype QC_DT_UNDEF and NULL data. */
-typedef struct qc_infer_ctx {
-    const qc_graph *graph;   /* may be NULL (then batch name prints as "?") */
-    const qc_node *node;
-    int32_t n_in;
-    const qc_type *in;
-    const void *const *in_data;
-    int32_t n_out;
-    qc_type *out;            /* filled in by inference */
-} qc_infer_ctx;
-
-qc_status qc_infer_node(qc_infer_ctx *ctx);
 
 /* Runs inference over the whole graph in order; fills output types of values
  * whose dtype is QC_DT_UNDEF and checks declared ones, naming node and value

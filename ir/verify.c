@@ -30,7 +30,7 @@ static qc_status infer_one(const qc_graph *g, int32_t ni, qc_type *out) {
         in[i] = g->values[n->in[i]].type;
         data[i] = g->values[n->in[i]].data;
     }
-    qc_infer_ctx ctx = {g, n, n->n_in, in, data, n->n_out, out};
+    qc_infer_ctx ctx = {g->batch, n, n->n_in, in, data, n->n_out, out};
     return qc_infer_node(&ctx);
 }
 

@@ -75,7 +75,7 @@ static qc_status refresh_types(qc_fold *f, int32_t ni, bool *ok) {
         in[k] = v->type;
         data[k] = v->data;
     }
-    qc_infer_ctx ctx = {g, n, n->n_in, in, data, n->n_out, out};
+    qc_infer_ctx ctx = {g->batch, n, n->n_in, in, data, n->n_out, out};
     qc_status st = qc_infer_node(&ctx);
     if (st && qc_status_code(st) == QC_ERR_UNSUPPORTED) {
         qc_status_free(st);

@@ -27,7 +27,7 @@
 
 #include "backends/ref/ref.h"
 #include "ir/dtype.h"
-#include "ir/infer_tensor.h"
+#include "ops/infer_tensor.h"
 #include "passes/fold.h"
 
 #define FOLD_MAX_IO 64   /* the largest arity in ir/ops.def */
@@ -179,7 +179,7 @@ qc_status qc_fold_reshape_batch(qc_fold *f, int32_t ni) {
      * the output already has: a Reshape that is wrong at run time stays so. */
     qc_type in_types[2] = {*x, s->desc}, out;
     const void *in_data[2] = {NULL, shape};
-    qc_infer_ctx ctx = {g, n, 2, in_types, in_data, 1, &out};
+    qc_infer_ctx ctx = {g->batch, n, 2, in_types, in_data, 1, &out};
     qc_status st = qc_infer_node(&ctx);
     if (st) {
         qc_status_free(st);

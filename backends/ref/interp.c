@@ -98,7 +98,7 @@ qc_status qc_ref_eval_node(const qc_graph *g, int32_t node_id, const qc_tensor *
         in_types[k] = in[k].desc;
         in_data[k] = in[k].data;
     }
-    qc_infer_ctx ctx = {g, n, n->n_in, in_types, in_data, n->n_out, out_types};
+    qc_infer_ctx ctx = {g->batch, n, n->n_in, in_types, in_data, n->n_out, out_types};
     qc_status st = qc_infer_node(&ctx);
     if (st) return st;
     memset(out, 0, sizeof out[0] * (size_t)n->n_out);

@@ -8,7 +8,7 @@
 #ifndef QC_BACKENDS_REF_KERNELS_H
 #define QC_BACKENDS_REF_KERNELS_H
 
-#include "ir/ir.h"
+#include "ops/op.h"
 
 typedef struct qc_ref_args {
     const qc_node *node;

@@ -9,7 +9,7 @@
 #define QC_BACKENDS_REF_NN_INTERNAL_H
 
 #include "backends/ref/kernels.h"
-#include "ir/infer_nn.h"
+#include "ops/infer_nn.h"
 
 /* Reads tensor t (input `what` of node n) into a malloc'd array of doubles.
  * Accepts f32, f16, bf16, f64, and also i8/u8 when allow_int8; anything else

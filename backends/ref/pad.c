@@ -10,7 +10,7 @@
 
 #include "backends/ref/tensor_kernels.h"
 #include "ir/dtype.h"
-#include "ir/infer_tensor.h"
+#include "ops/infer_tensor.h"
 
 /* Advances a row-major multi-index over dims; false after the last one. */
 static bool next_index(int64_t *idx, const int64_t *dims, int32_t rank) {

@@ -14,7 +14,7 @@
 
 #include "backends/ref/kernels.h"
 #include "ir/dtype.h"
-#include "ir/ir.h"
+#include "ops/op.h"
 
 qc_status qc_ref_qlinear_matmul(const qc_ref_args *a);   /* qmatmul.c */
 qc_status qc_ref_matmul_integer(const qc_ref_args *a);   /* qmatmul.c */

@@ -9,7 +9,7 @@
 
 #include "backends/ref/tensor_kernels.h"
 #include "ir/dtype.h"
-#include "ir/infer_tensor.h"
+#include "ops/infer_tensor.h"
 
 void qc_ref_copy_elems(qc_dtype t, void *dst, int64_t di, const void *src, int64_t si,
                        int64_t count) {

@@ -88,7 +88,7 @@ qc_status qc_onnx_infer_node(qc_onnx_builder *b, int32_t node) {
         in[i] = v->type;
         data[i] = v->data;
     }
-    qc_infer_ctx ctx = {g, n, n->n_in, in, data, n->n_out, out};
+    qc_infer_ctx ctx = {g->batch, n, n->n_in, in, data, n->n_out, out};
     qc_status st = qc_infer_node(&ctx);
     if (st) {
         /* Deferred: see onnx_internal.h. */

@@ -493,7 +493,7 @@ static qc_status infer_outputs(parser *p, int32_t node, const qc_token *at) {
         if (v) in[i] = v->type;
         data[i] = v ? v->data : NULL;
     }
-    qc_infer_ctx ctx = {p->g, n, n->n_in, in, data, n->n_out, out};
+    qc_infer_ctx ctx = {p->g->batch, n, n->n_in, in, data, n->n_out, out};
     qc_status st = qc_infer_node(&ctx);
     if (st) return locate(p, at->line, at->col, st);
     for (int32_t k = 0; k < n->n_out; k++)

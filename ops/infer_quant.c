@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "ir/dtype.h"
-#include "ir/infer.h"
+#include "ops/infer.h"
 
 /* Conv attributes and spatial dims are bounded so that every geometry
  * product ((k - 1) * dilation, in + pads, ...) fits comfortably in int64. */
@@ -27,7 +27,7 @@ static const int32_t ZERO_POINTS[3] = {2, 5, 7};
 /* ---- small helpers --------------------------------------------------------- */
 
 static const char *batch_name(const qc_infer_ctx *ctx) {
-    return ctx->graph ? ctx->graph->batch : NULL;
+    return ctx->batch;
 }
 
 /* Dims that may still be equal once the symbolic batch is bound. */

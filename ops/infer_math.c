@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "ir/dtype.h"
-#include "ir/infer.h"
-#include "ir/infer_nn.h"
-#include "ir/infer_tensor.h"
+#include "ops/infer.h"
+#include "ops/infer_nn.h"
+#include "ops/infer_tensor.h"
 
 static bool is_math_float(qc_dtype t) {
     return t == QC_F32 || t == QC_F16 || t == QC_BF16 || t == QC_F64;

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ir/ir.h"
+#include "ops/op.h"
 
 const qc_attr *qc_node_attr(const qc_node *n, const char *key) {
     for (int i = 0; i < n->n_attr; i++)

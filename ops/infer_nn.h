@@ -8,7 +8,7 @@
 #ifndef QC_IR_INFER_NN_H
 #define QC_IR_INFER_NN_H
 
-#include "ir/infer.h"
+#include "ops/infer.h"
 
 #define QC_NN_MAX_SPATIAL 3
 

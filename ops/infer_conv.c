@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ir/dtype.h"
-#include "ir/infer_nn.h"
+#include "ops/infer_nn.h"
 
 /* Bounds on window attributes and spatial sizes. Real models are nowhere
  * near them; they exist so that every size formula below (products of a

@@ -4,7 +4,7 @@
 #ifndef QC_IR_INFER_H
 #define QC_IR_INFER_H
 
-#include "ir/ir.h"
+#include "ops/op.h"
 
 /* Gemm, MatMul, Conv, ConvTranspose, Softmax, LayerNormalization,
  * BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, ReduceMean,

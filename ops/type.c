@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "ir/dtype.h"
-#include "ir/ir.h"
+#include "ops/op.h"
 
 int64_t qc_type_numel(const qc_type *t) {
     int64_t n = 1;

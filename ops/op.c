@@ -1,12 +1,12 @@
 /* op.c — the op table generated from ops.def. */
 #include <string.h>
 
-#include "ir/ir.h"
+#include "ops/op.h"
 
 static const qc_op_info qc_op_table[QC_OP_COUNT] = {
     [QC_OP_INVALID] = {"<invalid>", 0, 0, 0, 0},
 #define QC_OP(e, name, a, b, c, d) [QC_OP_##e] = {name, a, b, c, d},
-#include "ir/ops.def"
+#include "ops/ops.def"
 #undef QC_OP
 };
 

@@ -14,19 +14,19 @@
 #include <string.h>
 
 #include "ir/dtype.h"
-#include "ir/infer.h"
-#include "ir/infer_tensor.h"
+#include "ops/infer.h"
+#include "ops/infer_tensor.h"
 
 #define MAX_SPLIT 64   /* Split has at most 64 outputs (ops.def) */
 
 /* ---- small helpers --------------------------------------------------------- */
 
 static const char *batch_name(const qc_infer_ctx *ctx) {
-    return ctx->graph && ctx->graph->batch ? ctx->graph->batch : "?";
+    return ctx->batch ? ctx->batch : "?";
 }
 
 static void fmt_type(const qc_infer_ctx *ctx, const qc_type *t, char *buf, size_t n) {
-    qc_type_format(t, ctx->graph ? ctx->graph->batch : NULL, buf, n);
+    qc_type_format(t, ctx->batch, buf, n);
 }
 
 /* Float types the math ops accept (fp8 is storage only: Cast it first). */

@@ -13,12 +13,12 @@
 #include <string.h>
 
 #include "ir/dtype.h"
-#include "ir/infer.h"
-#include "ir/infer_nn.h"
-#include "ir/infer_tensor.h"
+#include "ops/infer.h"
+#include "ops/infer_nn.h"
+#include "ops/infer_tensor.h"
 
 static const char *batch_name(const qc_infer_ctx *ctx) {
-    return ctx->graph && ctx->graph->batch ? ctx->graph->batch : "?";
+    return ctx->batch ? ctx->batch : "?";
 }
 
 static qc_status bad_dtype(const qc_infer_ctx *ctx, int32_t i, const char *allowed) {

@@ -6,7 +6,7 @@
 #ifndef QC_IR_INFER_TENSOR_H
 #define QC_IR_INFER_TENSOR_H
 
-#include "ir/ir.h"
+#include "ops/op.h"
 
 /* Slice: reads starts/ends/axes/steps (inputs 1..4; their values must be
  * known) and normalizes them against input 0's shape as the ONNX spec says

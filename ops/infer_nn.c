@@ -14,12 +14,12 @@
 #include <string.h>
 
 #include "ir/dtype.h"
-#include "ir/infer_nn.h"
+#include "ops/infer_nn.h"
 
 /* ---- helpers shared with infer_conv.c ------------------------------------ */
 
 const char *qc_infer_nn_fmt(const qc_infer_ctx *ctx, const qc_type *t, char *buf, size_t n) {
-    qc_type_format(t, ctx->graph ? ctx->graph->batch : NULL, buf, n);
+    qc_type_format(t, ctx->batch, buf, n);
     return buf;
 }
 

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "ir/dtype.h"
-#include "ir/infer.h"
+#include "ops/infer.h"
 
 qc_status qc_infer_node(qc_infer_ctx *ctx) {
     qc_status (*const groups[])(qc_infer_ctx *, bool *) = {qc_infer_nn, qc_infer_tensor,
@@ -31,7 +31,7 @@ qc_status qc_infer_broadcast(const qc_infer_ctx *ctx, const qc_type *a, const qc
         else if (da == 1) t.dims[i] = db;
         else {
             char sa[128], sb[128];
-            const char *batch = ctx->graph ? ctx->graph->batch : NULL;
+            const char *batch = ctx->batch;
             qc_type_format(a, batch, sa, sizeof sa);
             qc_type_format(b, batch, sb, sizeof sb);
             return qc_node_error(ctx->node, QC_ERR_INVALID, "shapes %s and %s do not broadcast",
