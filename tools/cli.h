@@ -8,5 +8,7 @@ enum { QC_EXIT_OK = 0, QC_EXIT_ERROR = 1, QC_EXIT_USAGE = 2 };
 int qc_cli_run(int argc, char **argv);
 int qc_cli_inspect(int argc, char **argv);
 int qc_cli_compare(int argc, char **argv);
+int qc_cli_quantize(int argc, char **argv);   /* tools/cli_quantize.c */
+int qc_cli_compile(int argc, char **argv);    /* tools/cli_compile.c */
 
 #endif

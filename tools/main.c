@@ -12,6 +12,8 @@ static void usage(FILE *f) {
             "  run MODEL            run a model on a backend and write its outputs\n"
             "  inspect MODEL        print a model's canonical IR and a summary\n"
             "  compare GOT WANT     compare two .npy tensors within tolerances\n"
+            "  quantize MODEL       quantize a float model (calibration, schemes, report)\n"
+            "  compile MODEL        compile a model to a .qcm artifact\n"
             "\n"
             "MODEL is a textual IR file (.qcir) or an ONNX model (.onnx, opsets 11-21).\n"
             "`qcomp <command> --help` shows a command's options. Exit status: 0 ok,\n"
@@ -35,6 +37,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return qc_cli_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "inspect")) return qc_cli_inspect(argc - 1, argv + 1);
     if (!strcmp(cmd, "compare")) return qc_cli_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "quantize")) return qc_cli_quantize(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compile")) return qc_cli_compile(argc - 1, argv + 1);
     fprintf(stderr, "qcomp: unknown command '%s'\n", cmd);
     usage(stderr);
     return QC_EXIT_USAGE;

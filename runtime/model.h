@@ -1,0 +1,65 @@
+/* model.h — internal: a loaded .qcm artifact as the runtime sees it.
+ *
+ * Produced by the artifact loader (runtime/artifact.c, qc_model_parse), which
+ * validates everything first, and consumed by sessions and HAL devices. It
+ * holds ops/op.h nodes (the same structs the compiler and the ref kernels
+ * use) but no qc_graph: the runtime knows the artifact, not the IR. */
+#ifndef QC_RUNTIME_MODEL_H
+#define QC_RUNTIME_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ops/op.h"
+#include "qcomp/qcrt.h"
+
+typedef struct qc_rt_quant {
+    int32_t kind, axis, block, count;   /* as qc_quant in ir/ir.h (0 = none) */
+    const float *scale;
+    const int32_t *zero;
+} qc_rt_quant;
+
+typedef struct qc_rt_value {
+    const char *name;
+    qc_tensor_desc desc;      /* may contain QC_DIM_SYM */
+    qc_rt_quant quant;
+    const void *data;         /* constant data (inside the artifact), or NULL */
+    size_t nbytes;
+    int64_t off_a, off_b;     /* arena offset = a + b * batch; -1/-1 for constants */
+} qc_rt_value;
+
+/* Target ids, as in the section table (docs/artifact.md). */
+enum { QC_TARGET_NONE = 0, QC_TARGET_REF = 1, QC_TARGET_CPU = 2, QC_TARGET_VULKAN = 3,
+       QC_TARGET_CUDA = 4 };
+
+typedef struct qc_rt_section {
+    uint32_t kind, target;
+    const uint8_t *data;
+    size_t len;
+} qc_rt_section;
+
+typedef struct qc_model_data {
+    const char *name;
+    const char *batch;        /* symbolic dim name, or NULL */
+    int32_t n_values;
+    qc_rt_value *values;
+    int32_t n_nodes;
+    qc_node *nodes;           /* in/out are value indices; topological order */
+    int32_t n_inputs, n_outputs;
+    int32_t *inputs, *outputs;
+    int64_t arena_a, arena_b; /* arena bytes = a + b * batch */
+    int32_t n_sections;
+    qc_rt_section *sections;  /* every section, for target code lookup */
+    uint32_t targets;         /* bit (1 << target) for each target present */
+    void *owned;              /* allocations and (optionally) the file bytes */
+} qc_model_data;
+
+/* Parses and validates an artifact image. With copy = false the caller keeps
+ * `buf` alive and unchanged for the model's lifetime. Errors name the section
+ * and byte offset. */
+qc_status qc_model_data_parse(const void *buf, size_t len, bool copy, const char *source,
+                              qc_model_data **out);
+void qc_model_data_free(qc_model_data *m);
+
+#endif
