@@ -2,6 +2,10 @@
 # Installs every system package qcomp needs (Debian 12). Idempotent: runs
 # `apt-get update` and `apt-get install` only when something is missing.
 # Works as root with no stdin (CI); uses sudo when not root.
+#
+#   scripts/setup.sh               build + test packages (what test.sh and quickstart.sh need)
+#   scripts/setup.sh --generators  also the packages that regenerate committed test models
+#                                  (PyTorch, torchvision, scikit-learn: large, not needed by tests)
 set -euo pipefail
 
 # Build and test essentials. The later backends add their packages here.
@@ -17,6 +21,14 @@ PACKAGES=(
   libonnx-testdata  # ONNX backend node tests (tests/onnx_node)
   python3-onnx      # regenerating tests/onnx/*.onnx (tests/onnx/gen_models.py); tests need no python
 )
+
+if [ "${1:-}" = "--generators" ]; then
+  PACKAGES+=(
+    python3-torch        # tests/models/gen_models.py: torch.onnx.export of the test models
+    python3-torchvision  # resnet18 / mobilenet_v2 (random weights, generated on demand)
+    python3-sklearn      # the bundled digits data set for the digits CNN
+  )
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
