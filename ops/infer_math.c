@@ -15,18 +15,6 @@
 #include "ops/infer_nn.h"
 #include "ops/infer_tensor.h"
 
-static bool is_math_float(qc_dtype t) {
-    return t == QC_F32 || t == QC_F16 || t == QC_BF16 || t == QC_F64;
-}
-
-static bool is_math_int(qc_dtype t) {
-    return t == QC_I8 || t == QC_U8 || t == QC_I16 || t == QC_I32 || t == QC_I64;
-}
-
-static qc_status bad_dtype(const qc_infer_ctx *ctx, int32_t i, const char *allowed) {
-    return qc_node_error(ctx->node, QC_ERR_INVALID, "input %d has type %s; expected %s", (int)i,
-                         qc_dtype_name(ctx->in[i].dtype), allowed);
-}
 
 #define FLOATS "f32/f16/bf16/f64"
 #define NUMERIC "f32/f16/bf16/f64 or i8/u8/i16/i32/i64"
@@ -40,11 +28,11 @@ static qc_status infer_unary_math(qc_infer_ctx *ctx) {
     const char *allowed;
     switch (op) {
     case QC_OP_NEG:   /* signed types only: negating a u8 has no ONNX meaning */
-        ok = is_math_float(t) || (is_math_int(t) && t != QC_U8);
+        ok = qc_infer_is_math_float(t) || (qc_infer_is_math_int(t) && t != QC_U8);
         allowed = "f32/f16/bf16/f64 or i8/i16/i32/i64";
         break;
     case QC_OP_ABS: case QC_OP_SIGN:
-        ok = is_math_float(t) || is_math_int(t);
+        ok = qc_infer_is_math_float(t) || qc_infer_is_math_int(t);
         allowed = NUMERIC;
         break;
     case QC_OP_NOT:
@@ -52,11 +40,11 @@ static qc_status infer_unary_math(qc_infer_ctx *ctx) {
         allowed = "bool";
         break;
     default:
-        ok = is_math_float(t);
+        ok = qc_infer_is_math_float(t);
         allowed = FLOATS;
         break;
     }
-    if (!ok) return bad_dtype(ctx, 0, allowed);
+    if (!ok) return qc_infer_bad_dtype(ctx, 0, allowed);
     if (op == QC_OP_CELU && qc_attr_float(ctx->node, "alpha", 1.0f) == 0.0f)
         return qc_node_error(ctx->node, QC_ERR_INVALID, "alpha must not be 0 (Celu divides by it)");
     ctx->out[0] = ctx->in[0];
@@ -70,8 +58,8 @@ static qc_status infer_prelu(qc_infer_ctx *ctx) {
     if (!qc_infer_has_input(ctx, 1))
         return qc_node_error(ctx->node, QC_ERR_INVALID, "input 1 (slope) is missing");
     const qc_type *x = &ctx->in[0], *s = &ctx->in[1];
-    if (!is_math_float(x->dtype) && !(is_math_int(x->dtype) && x->dtype != QC_U8))
-        return bad_dtype(ctx, 0, "f32/f16/bf16/f64 or i8/i16/i32/i64");
+    if (!qc_infer_is_math_float(x->dtype) && !(qc_infer_is_math_int(x->dtype) && x->dtype != QC_U8))
+        return qc_infer_bad_dtype(ctx, 0, "f32/f16/bf16/f64 or i8/i16/i32/i64");
     if (s->dtype != x->dtype)
         return qc_node_error(ctx->node, QC_ERR_INVALID, "slope has type %s, X has %s",
                              qc_dtype_name(s->dtype), qc_dtype_name(x->dtype));
@@ -126,33 +114,33 @@ static qc_status infer_nary(qc_infer_ctx *ctx) {
         if (fmod_attr != 0 && fmod_attr != 1)
             return qc_node_error(ctx->node, QC_ERR_INVALID, "fmod must be 0 or 1, not %lld",
                                  (long long)fmod_attr);
-        if (is_math_float(t) && fmod_attr != 1)
+        if (qc_infer_is_math_float(t) && fmod_attr != 1)
             return qc_node_error(ctx->node, QC_ERR_INVALID,
                                  "float inputs need fmod=1 (fmod=0 is integer modulo)");
-        if (!is_math_float(t) && !is_math_int(t)) return bad_dtype(ctx, 0, NUMERIC);
+        if (!qc_infer_is_math_float(t) && !qc_infer_is_math_int(t)) return qc_infer_bad_dtype(ctx, 0, NUMERIC);
         break;
     }
     case QC_OP_MAX: case QC_OP_MIN: case QC_OP_SUM:
-        if (!is_math_float(t) && !is_math_int(t)) return bad_dtype(ctx, 0, NUMERIC);
+        if (!qc_infer_is_math_float(t) && !qc_infer_is_math_int(t)) return qc_infer_bad_dtype(ctx, 0, NUMERIC);
         break;
     case QC_OP_MEAN:
-        if (!is_math_float(t)) return bad_dtype(ctx, 0, FLOATS);
+        if (!qc_infer_is_math_float(t)) return qc_infer_bad_dtype(ctx, 0, FLOATS);
         break;
     case QC_OP_EQUAL:
-        if (!is_math_float(t) && !is_math_int(t) && t != QC_BOOL)
-            return bad_dtype(ctx, 0, NUMERIC " or bool");
+        if (!qc_infer_is_math_float(t) && !qc_infer_is_math_int(t) && t != QC_BOOL)
+            return qc_infer_bad_dtype(ctx, 0, NUMERIC " or bool");
         out.dtype = QC_BOOL;
         break;
     case QC_OP_LESS: case QC_OP_LESS_OR_EQUAL: case QC_OP_GREATER:
     case QC_OP_GREATER_OR_EQUAL:
-        if (!is_math_float(t) && !is_math_int(t)) return bad_dtype(ctx, 0, NUMERIC);
+        if (!qc_infer_is_math_float(t) && !qc_infer_is_math_int(t)) return qc_infer_bad_dtype(ctx, 0, NUMERIC);
         out.dtype = QC_BOOL;
         break;
     case QC_OP_AND: case QC_OP_OR: case QC_OP_XOR:
-        if (t != QC_BOOL) return bad_dtype(ctx, 0, "bool");
+        if (t != QC_BOOL) return qc_infer_bad_dtype(ctx, 0, "bool");
         break;
     default:   /* Where: any element type for X and Y */
-        if (t != QC_BOOL) return bad_dtype(ctx, 0, "bool (the condition)");
+        if (t != QC_BOOL) return qc_infer_bad_dtype(ctx, 0, "bool (the condition)");
         break;
     }
     ctx->out[0] = out;

@@ -29,20 +29,19 @@ static void fmt_type(const qc_infer_ctx *ctx, const qc_type *t, char *buf, size_
     qc_type_format(t, ctx->batch, buf, n);
 }
 
-/* Float types the math ops accept (fp8 is storage only: Cast it first). */
-static bool is_math_float(qc_dtype t) {
+bool qc_infer_is_math_float(qc_dtype t) {
     return t == QC_F32 || t == QC_F16 || t == QC_BF16 || t == QC_F64;
 }
 
-/* Integer types the arithmetic ops accept (ONNX has no 4-bit arithmetic). */
-static bool is_math_int(qc_dtype t) {
+bool qc_infer_is_math_int(qc_dtype t) {
     return t == QC_I8 || t == QC_U8 || t == QC_I16 || t == QC_I32 || t == QC_I64;
 }
 
-static qc_status bad_dtype(const qc_infer_ctx *ctx, int32_t i, const char *allowed) {
+qc_status qc_infer_bad_dtype(const qc_infer_ctx *ctx, int32_t i, const char *allowed) {
     return qc_node_error(ctx->node, QC_ERR_INVALID, "input %d has type %s; expected %s", (int)i,
                          qc_dtype_name(ctx->in[i].dtype), allowed);
 }
+
 
 /* a * b into *out, false on int64 overflow (both non-negative). */
 static bool mul_ok(int64_t a, int64_t b, int64_t *out) {
@@ -116,10 +115,10 @@ static qc_status infer_unary(qc_infer_ctx *ctx) {
         ctx->out[0] = ctx->in[0];
         return NULL;
     }
-    bool int_ok = (op == QC_OP_RELU && is_math_int(t) && t != QC_U8) ||
-                  (op == QC_OP_CLIP && is_math_int(t));
-    if (!is_math_float(t) && !int_ok)
-        return bad_dtype(ctx, 0, op == QC_OP_CLIP   ? "f32/f16/bf16/f64 or i8/u8/i16/i32/i64"
+    bool int_ok = (op == QC_OP_RELU && qc_infer_is_math_int(t) && t != QC_U8) ||
+                  (op == QC_OP_CLIP && qc_infer_is_math_int(t));
+    if (!qc_infer_is_math_float(t) && !int_ok)
+        return qc_infer_bad_dtype(ctx, 0, op == QC_OP_CLIP   ? "f32/f16/bf16/f64 or i8/u8/i16/i32/i64"
                                  : op == QC_OP_RELU ? "f32/f16/bf16/f64 or i8/i16/i32/i64"
                                                     : "f32/f16/bf16/f64");
     if (op == QC_OP_GELU) {
@@ -138,7 +137,7 @@ static qc_status infer_unary(qc_infer_ctx *ctx) {
                 return qc_node_error(ctx->node, QC_ERR_INVALID,
                                      "'%s' is given both as input %d and as an attribute",
                                      names[i], (int)i);
-            if (!has_in && qc_node_attr(ctx->node, names[i]) && !is_math_float(t))
+            if (!has_in && qc_node_attr(ctx->node, names[i]) && !qc_infer_is_math_float(t))
                 return qc_node_error(ctx->node, QC_ERR_INVALID,
                                      "the '%s' attribute (opset 6) applies to float inputs only",
                                      names[i]);
@@ -162,13 +161,13 @@ static qc_status infer_binary(qc_infer_ctx *ctx) {
     if (ctx->node->op == QC_OP_POW) {
         /* ONNX Pow: base T in {int32, int64, floats}, exponent T1 any numeric;
          * the result has the base's type. */
-        if (!is_math_float(a) && a != QC_I32 && a != QC_I64)
-            return bad_dtype(ctx, 0, "f32/f16/bf16/f64/i32/i64");
-        if (!is_math_float(b) && !is_math_int(b))
-            return bad_dtype(ctx, 1, "f32/f16/bf16/f64 or i8/u8/i16/i32/i64");
+        if (!qc_infer_is_math_float(a) && a != QC_I32 && a != QC_I64)
+            return qc_infer_bad_dtype(ctx, 0, "f32/f16/bf16/f64/i32/i64");
+        if (!qc_infer_is_math_float(b) && !qc_infer_is_math_int(b))
+            return qc_infer_bad_dtype(ctx, 1, "f32/f16/bf16/f64 or i8/u8/i16/i32/i64");
     } else {
-        if (!is_math_float(a) && !is_math_int(a))
-            return bad_dtype(ctx, 0, "f32/f16/bf16/f64 or i8/u8/i16/i32/i64");
+        if (!qc_infer_is_math_float(a) && !qc_infer_is_math_int(a))
+            return qc_infer_bad_dtype(ctx, 0, "f32/f16/bf16/f64 or i8/u8/i16/i32/i64");
         if (a != b)
             return qc_node_error(ctx->node, QC_ERR_INVALID, "input types differ: %s and %s",
                                  qc_dtype_name(a), qc_dtype_name(b));
@@ -590,7 +589,7 @@ static qc_status infer_gather(qc_infer_ctx *ctx) {
     const qc_type *x = &ctx->in[0], *idx = &ctx->in[1];
     if (!qc_infer_has_input(ctx, 1))
         return qc_node_error(ctx->node, QC_ERR_INVALID, "input 1 (indices) is missing");
-    if (idx->dtype != QC_I64 && idx->dtype != QC_I32) return bad_dtype(ctx, 1, "i64 or i32");
+    if (idx->dtype != QC_I64 && idx->dtype != QC_I32) return qc_infer_bad_dtype(ctx, 1, "i64 or i32");
     int32_t axis;
     qc_status st = qc_infer_axis(ctx, qc_attr_int(ctx->node, "axis", 0), x->rank, false, &axis);
     if (st) return st;

@@ -37,4 +37,11 @@ qc_status qc_infer_tensor_math(qc_infer_ctx *ctx);
  * Trilu, DepthToSpace, SpaceToDepth (ir/infer_shape_ops.c). */
 qc_status qc_infer_tensor_shape_ops(qc_infer_ctx *ctx);
 
+/* Float types the math ops accept (fp8 is storage only: Cast it first). */
+bool qc_infer_is_math_float(qc_dtype t);
+/* Integer types the arithmetic ops accept (ONNX has no 4-bit arithmetic). */
+bool qc_infer_is_math_int(qc_dtype t);
+/* "input i has type X; expected <allowed>", naming the node. */
+qc_status qc_infer_bad_dtype(const qc_infer_ctx *ctx, int32_t i, const char *allowed);
+
 #endif

@@ -19,7 +19,6 @@ import math
 import os
 import shutil
 import sys
-import zlib
 
 import numpy as np
 
@@ -37,31 +36,7 @@ CASES = []               # names written, to report the count
 
 # ---- case writing ---------------------------------------------------------------
 
-def rng_for(name):
-    """A generator seeded from the case name: fixed per case, independent of order."""
-    return np.random.default_rng(zlib.crc32(name.encode()))
-
-
-def fmt_attr(v):
-    if isinstance(v, str):
-        return '"%s"' % v
-    if isinstance(v, float):
-        return repr(v)          # always has '.' or 'e': reads back as a float
-    if isinstance(v, (list, tuple)):
-        return "[%s]" % ", ".join(fmt_attr(x) for x in v)
-    return str(int(v))
-
-
-def attrs(**kw):
-    if not kw:
-        return ""
-    return " {%s}" % ", ".join("%s=%s" % (k, fmt_attr(v)) for k, v in kw.items())
-
-
-def node(outs, op, ins, **kw):
-    """A node line: outs may carry declared types ("y: f32[N,3]")."""
-    outs = [outs] if isinstance(outs, str) else outs
-    return "%s = %s(%s)%s" % (", ".join(outs), op, ", ".join(ins), attrs(**kw))
+rng_for, fmt_attr, attrs, node = opgen.rng_for, opgen.fmt_attr, opgen.attrs, opgen.node
 
 
 def case(name, inputs, body, outputs, consts=(), tol=None, expect_error=None, sym=None):

@@ -15,7 +15,6 @@ Run: /usr/bin/python3 tests/ops/gen_nn.py   (rewrites tests/ops/cases/nn_*)
 import glob
 import os
 import shutil
-import zlib
 
 import numpy as np
 
@@ -29,29 +28,7 @@ CASES = []               # names written, to report the count
 
 # ---- case writing ---------------------------------------------------------
 
-def rng_for(name):
-    """A fixed generator per case, so regenerating reproduces every file."""
-    return np.random.default_rng(zlib.crc32(name.encode()))
-
-
-def fmt_attr(v):
-    if isinstance(v, str):
-        return '"%s"' % v
-    if isinstance(v, float):
-        return repr(v)          # always has '.' or 'e': reads back as a float
-    if isinstance(v, (list, tuple)):
-        return "[%s]" % ", ".join(fmt_attr(x) for x in v)
-    return str(int(v))
-
-
-def attrs(**kw):
-    if not kw:
-        return ""
-    return " {%s}" % ", ".join("%s=%s" % (k, fmt_attr(v)) for k, v in kw.items())
-
-
-def node(outs, op, ins, **kw):
-    return "%s = %s(%s)%s" % (", ".join(outs), op, ", ".join(ins), attrs(**kw))
+rng_for, fmt_attr, attrs, node = opgen.rng_for, opgen.fmt_attr, opgen.attrs, opgen.node
 
 
 def case(name, inputs, body, outputs, consts=(), tol=None, expect_error=None, sym=None):
@@ -61,11 +38,6 @@ def case(name, inputs, body, outputs, consts=(), tol=None, expect_error=None, sy
     CASES.append(name)
     opgen.write_case(name, inputs, body, outputs, consts=consts, tol=tol,
                      expect_error=expect_error)
-    # write_case saves through np.ascontiguousarray, which makes 0-d arrays
-    # shape (1,): save scalar outputs again as they are.
-    for i, (_, a) in enumerate(outputs):
-        if a is not None and np.ndim(a) == 0:
-            np.save(os.path.join(opgen.ROOT, name, "output_%d.npy" % i), np.asarray(a))
     if sym:
         path = os.path.join(opgen.ROOT, name, "model.qcir")
         with open(path) as f:

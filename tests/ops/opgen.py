@@ -9,6 +9,7 @@ python. Seeds are fixed per case so regenerating is reproducible.
 """
 import os
 import shutil
+import zlib
 
 import numpy as np
 
@@ -91,3 +92,31 @@ def write_case(name, inputs, body, outputs, consts=(), tol=None, expect_error=No
     if expect_error is not None:
         with open(os.path.join(d, "expect_error"), "w") as f:
             f.write(expect_error + "\n")
+
+
+def rng_for(name):
+    """A generator seeded from the case name: fixed per case, independent of order."""
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+def fmt_attr(v):
+    if isinstance(v, str):
+        return '"%s"' % v
+    if isinstance(v, float):
+        return repr(v)          # always has '.' or 'e': reads back as a float
+    if isinstance(v, (list, tuple)):
+        return "[%s]" % ", ".join(fmt_attr(x) for x in v)
+    return str(int(v))
+
+
+def attrs(**kw):
+    """The attribute block of a node line (empty when there are none)."""
+    if not kw:
+        return ""
+    return " {%s}" % ", ".join("%s=%s" % (k, fmt_attr(v)) for k, v in kw.items())
+
+
+def node(outs, op, ins, **kw):
+    """A node line: outs is a name or a list; names may carry declared types ("y: f32[N,3]")."""
+    outs = [outs] if isinstance(outs, str) else outs
+    return "%s = %s(%s)%s" % (", ".join(outs), op, ", ".join(ins), attrs(**kw))
