@@ -6,7 +6,7 @@
 
 qc_status qc_infer_node(qc_infer_ctx *ctx) {
     qc_status (*const groups[])(qc_infer_ctx *, bool *) = {qc_infer_nn, qc_infer_tensor,
-                                                           qc_infer_quant};
+                                                           qc_infer_quant, qc_infer_fused};
     for (int32_t i = 0; i < ctx->n_out; i++) memset(&ctx->out[i], 0, sizeof ctx->out[i]);
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
         bool handled = false;

@@ -15,6 +15,8 @@ qc_status qc_infer_nn(qc_infer_ctx *ctx, bool *handled);
 qc_status qc_infer_tensor(qc_infer_ctx *ctx, bool *handled);
 /* QuantizeLinear ... QLinearMul (ir/infer_quant.c). */
 qc_status qc_infer_quant(qc_infer_ctx *ctx, bool *handled);
+/* Internal ops made by passes (ops/infer_fused.c). */
+qc_status qc_infer_fused(qc_infer_ctx *ctx, bool *handled);
 
 /* Numpy-style broadcast of two shapes; QC_DIM_SYM broadcasts like an unknown
  * but consistent dim (SYM with 1 -> SYM, SYM with SYM -> SYM, SYM with k>1 is

@@ -10,6 +10,11 @@ static const qc_pass qc_passes[] = {
     {"const_fold", "evaluate nodes whose inputs are all constant (incl. shape subgraphs)",
      qc_pass_const_fold},
     {"dce", "remove nodes and values that no graph output depends on", qc_pass_dce},
+    {"qdq_fold", "fold DequantizeLinear->op->QuantizeLinear chains and QLinear* into integer ops",
+     qc_pass_qdq_fold},
+    {"fuse", "fold BatchNorm into Conv; fuse op + epilogue and elementwise chains", qc_pass_fuse},
+    {"layout", "pre-pack constant weights for the target (ref: identity)", qc_pass_layout},
+    {"memplan", "plan the activation arena and validate the plan (no change)", qc_pass_memplan},
     {NULL, NULL, NULL},
 };
 

@@ -27,4 +27,19 @@ qc_status qc_pass_const_fold(qc_graph *g);
 /* Dead-code elimination (passes/dce.c). */
 qc_status qc_pass_dce(qc_graph *g);
 
+/* Folds QDQ / QOperator quantization into integer ops (passes/qdq_fold.c). */
+qc_status qc_pass_qdq_fold(qc_graph *g);
+
+/* Fuses BatchNorm into Conv, op + elementwise epilogues and elementwise
+ * chains (passes/fuse.c). */
+qc_status qc_pass_fuse(qc_graph *g);
+
+/* Target weight pre-packing with the ref target's hook (passes/layout.c;
+ * qc_layout_run in passes/layout.h takes any target). */
+qc_status qc_pass_layout(qc_graph *g);
+
+/* Plans the arena and checks the plan at several batch sizes; the graph is
+ * unchanged (passes/memplan.c). */
+qc_status qc_pass_memplan(qc_graph *g);
+
 #endif

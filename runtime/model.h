@@ -1,6 +1,6 @@
 /* model.h — internal: a loaded .qcm artifact as the runtime sees it.
  *
- * Produced by the artifact loader (runtime/artifact.c, qc_model_parse), which
+ * Produced by the artifact loader (runtime/artifact.c, qc_model_data_parse), which
  * validates everything first, and consumed by sessions and HAL devices. It
  * holds ops/op.h nodes (the same structs the compiler and the ref kernels
  * use) but no qc_graph: the runtime knows the artifact, not the IR. */
@@ -37,6 +37,8 @@ typedef struct qc_rt_section {
     uint32_t kind, target;
     const uint8_t *data;
     size_t len;
+    uint64_t offset;          /* in the file (for tools) */
+    uint32_t crc;             /* as stored (and checked) */
 } qc_rt_section;
 
 typedef struct qc_model_data {

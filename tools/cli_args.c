@@ -54,7 +54,9 @@ qc_status qc_cli_load_model(const char *path, bool verify, qc_graph **out) {
     *out = NULL;
     qc_graph *g = NULL;
     qc_status st;
-    if (qc_onnx_is_model_file(path)) {
+    if (qc_cli_is_qcm_file(path)) {
+        st = qc_cli_load_qcm_graph(path, verify, &g);
+    } else if (qc_onnx_is_model_file(path)) {
         st = qc_cli_name_file(qc_onnx_import_file(path, NULL, &g), path);
     } else {
         st = qc_cli_name_file(qc_graph_parse_file(path, &g), path);

@@ -28,9 +28,23 @@ bool qc_cli_parse_int(const char *s, long lo, long hi, long *out);
 qc_status qc_cli_name_file(qc_status st, const char *path);
 
 /* Loads a model: ONNX (.onnx, or a file that sniffs as one; imported and
- * verified by the importer) or text IR (.qcir; verified when `verify`).
+ * verified by the importer), a .qcm artifact (sniffed by its magic; the
+ * graph rebuilt from it) or text IR (.qcir; verified when `verify`).
  * Errors name the file. On failure *out is NULL. */
 qc_status qc_cli_load_model(const char *path, bool verify, qc_graph **out);
+
+/* ---- .qcm artifacts (tools/cli_qcm.c) ---- */
+
+typedef struct qc_model_data qc_model_data;
+
+/* True when the file starts with the .qcm magic. */
+bool qc_cli_is_qcm_file(const char *path);
+/* Reads and validates an artifact (runtime/model.h); errors name the file. */
+qc_status qc_cli_load_qcm(const char *path, qc_model_data **out);
+/* An artifact's graph rebuilt as a qc_graph (verified when `verify`). */
+qc_status qc_cli_load_qcm_graph(const char *path, bool verify, qc_graph **out);
+/* The section table (kind, target, offset, length, CRC) and arena size. */
+qc_status qc_cli_print_qcm_sections(const char *path, FILE *f);
 
 /* Reads a tensor file: a serialized ONNX TensorProto when the name ends in
  * ".pb", else .npy. Errors name the file. */

@@ -1,11 +1,149 @@
-/* cli_compile.c — `qcomp compile` (being written in this milestone). */
+/* cli_compile.c — `qcomp compile MODEL [--target ref] -o OUT.qcm [--batch N]`.
+ *
+ * Loads and verifies a model (.qcir or .onnx), optionally fixes its symbolic
+ * batch dim, runs the compile pipeline (const_fold, dce, then qdq_fold and
+ * fuse where those passes exist), plans memory and writes a .qcm artifact
+ * (docs/artifact.md). The output appears atomically: on any error no file
+ * (and no partial file) is left at OUT. */
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "ir/artifact_write.h"
+#include "ir/ir.h"
+#include "passes/memplan.h"
+#include "passes/pass.h"
 #include "tools/cli.h"
+#include "tools/cli_args.h"
+
+#define CMD "compile"
+#define MAX_BATCH 1000000000L
+
+typedef struct compile_opts {
+    const char *model, *out, *target;
+    long batch;   /* -1: keep the symbolic dim */
+} compile_opts;
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: qcomp compile MODEL -o OUT.qcm [--target ref] [--batch N]\n"
+            "\n"
+            "Compiles MODEL (a .qcir text IR file or an .onnx model) to a .qcm artifact\n"
+            "that `qcomp run` and libqcrt load.\n"
+            "\n"
+            "  -o, --output FILE  the artifact to write (replaced atomically)\n"
+            "  --target NAME      code to include: ref (default; the reference\n"
+            "                     interpreter runs the graph). cpu, vulkan and cuda are\n"
+            "                     not available yet\n"
+            "  --batch N          fix the model's symbolic batch dim to N (default: keep\n"
+            "                     it symbolic, bound when the model runs)\n"
+            "\n"
+            "Exit status: 0 ok, 1 error, 2 usage.\n");
+}
+
+static int usage_error(void) {
+    usage(stderr);
+    return QC_EXIT_USAGE;
+}
+
+/* Returns -1 to go on, or the exit code to stop with. */
+static int parse_args(int argc, char **argv, compile_opts *o) {
+    o->target = "ref";
+    o->batch = -1;
+    for (int i = 1; i < argc; i++)
+        if (qc_cli_is_help(argv[i])) {
+            usage(stdout);
+            return QC_EXIT_OK;
+        }
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int m;
+        if ((m = qc_cli_option(CMD, argc, argv, &i, "-o", &v)) ||
+            (m = qc_cli_option(CMD, argc, argv, &i, "--output", &v))) {
+            if (m < 0) return usage_error();
+            o->out = v;
+        } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--target", &v))) {
+            if (m < 0) return usage_error();
+            o->target = v;
+        } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--batch", &v))) {
+            if (m < 0) return usage_error();
+            if (!qc_cli_parse_int(v, 1, MAX_BATCH, &o->batch)) {
+                qc_cli_error(CMD, "--batch needs a whole number from 1 to %ld, got '%s'",
+                             MAX_BATCH, v);
+                return usage_error();
+            }
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            qc_cli_error(CMD, "unknown option '%s'", argv[i]);
+            return usage_error();
+        } else if (o->model) {
+            qc_cli_error(CMD, "unexpected argument '%s' (the model is '%s')", argv[i], o->model);
+            return usage_error();
+        } else {
+            o->model = argv[i];
+        }
+    }
+    if (!o->model) {
+        qc_cli_error(CMD, "no MODEL given");
+        return usage_error();
+    }
+    if (!o->out) {
+        qc_cli_error(CMD, "no output given (-o OUT.qcm)");
+        return usage_error();
+    }
+    return -1;
+}
+
+static qc_status check_target(const char *t) {
+    if (!strcmp(t, "ref")) return NULL;
+    if (!strcmp(t, "cpu") || !strcmp(t, "vulkan") || !strcmp(t, "cuda"))
+        return qc_error(QC_ERR_UNSUPPORTED, "target '%s' is not available yet (available: ref)",
+                        t);
+    return qc_error(QC_ERR_NOT_FOUND, "unknown target '%s' (available: ref)", t);
+}
+
+/* Replaces the symbolic dim by `batch` everywhere; the graph becomes static. */
+static qc_status bind_batch(qc_graph *g, long batch) {
+    for (int32_t i = 0; i < g->n_values; i++) {
+        qc_type *t = &g->values[i].type;
+        for (int32_t d = 0; d < t->rank; d++)
+            if (t->dims[d] == QC_DIM_SYM) t->dims[d] = batch;
+    }
+    return qc_graph_set_batch(g, NULL);
+}
+
+/* The compile pipeline: the passes that exist in this build, in order. */
+static qc_status optimize(qc_graph *g) {
+    static const char *const passes[] = {"const_fold", "dce", "qdq_fold", "fuse", "dce"};
+    for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++) {
+        const qc_pass *p = qc_pass_find(passes[i]);
+        if (!p) continue;   /* not written yet */
+        qc_status st = p->run(g);
+        if (st) return qc_status_wrap(st, "pass %s", p->name);
+    }
+    return qc_graph_verify(g);
+}
+
+static qc_status compile_model(const compile_opts *o) {
+    qc_status st = check_target(o->target);
+    if (st) return st;
+    qc_graph *g = NULL;
+    st = qc_cli_load_model(o->model, true, &g);
+    if (st) return st;
+    if (o->batch > 0 && g->batch) st = bind_batch(g, o->batch);
+    if (!st) st = qc_cli_name_file(optimize(g), o->model);
+    qc_plan plan;
+    memset(&plan, 0, sizeof plan);
+    if (!st) st = qc_cli_name_file(qc_memplan(g, &plan), o->model);
+    if (!st) st = qc_artifact_write_file(g, &plan, o->out);
+    qc_plan_free(&plan);
+    qc_graph_destroy(g);
+    return st;
+}
 
 int qc_cli_compile(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "qcomp compile: not implemented yet\n");
-    return QC_EXIT_ERROR;
+    compile_opts o = {0};
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0) return rc;
+    qc_status st = compile_model(&o);
+    return st ? qc_cli_fail(CMD, st) : QC_EXIT_OK;
 }

@@ -57,7 +57,8 @@ static void usage(FILE *f) {
             "usage: qcomp run MODEL [--input NAME=FILE.npy]... [--output-dir DIR]\n"
             "                 [--backend ref] [--repeat N] [--quiet]\n"
             "\n"
-            "Runs MODEL (a .qcir text IR file or an .onnx model) and prints each output's\n"
+            "Runs MODEL (a .qcir text IR file, an .onnx model, or a .qcm artifact from\n"
+            "`qcomp compile`, run through the runtime library) and prints each output's\n"
             "type and first values, and the run time.\n"
             "\n"
             "  --input NAME=FILE.npy  bind graph input NAME to a .npy file, or to a\n"
@@ -283,14 +284,31 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* What executes the model: a graph backend, or for a .qcm artifact a
+ * runtime session (libqcrt, the way a host application runs it). */
+typedef struct runner {
+    backend_run_fn run;
+    qc_session *session;
+} runner;
+
+static qc_status run_once(const runner *r, const qc_graph *g, const qc_tensor *in,
+                          qc_tensor *out) {
+    if (r->session) {
+        /* data == NULL: the session allocates each output. */
+        for (int32_t i = 0; i < g->n_outputs; i++) memset(&out[i], 0, sizeof out[i]);
+        return qc_session_run(r->session, in, g->n_inputs, out, g->n_outputs);
+    }
+    return r->run(g, in, g->n_inputs, out, g->n_outputs);
+}
+
 /* Runs `repeat` times, keeping the last run's outputs; ms[r] is run r's time. */
-static qc_status run_timed(backend_run_fn run, const qc_graph *g, const qc_tensor *in,
+static qc_status run_timed(const runner *run, const qc_graph *g, const qc_tensor *in,
                            long repeat, qc_tensor *out, double *ms) {
     for (long r = 0; r < repeat; r++) {
         if (r > 0)
             for (int32_t i = 0; i < g->n_outputs; i++) qc_tensor_release(&out[i]);
         double t0 = now_ms();
-        qc_status st = run(g, in, g->n_inputs, out, g->n_outputs);
+        qc_status st = run_once(run, g, in, out);
         ms[r] = now_ms() - t0;
         if (st) return st;   /* the backend leaves no outputs allocated on failure */
     }
@@ -453,19 +471,42 @@ static qc_status unknown_backend(const char *name) {
     return qc_error(QC_ERR_NOT_FOUND, "unknown backend '%s' (available: %s)", name, list);
 }
 
+/* A .qcm artifact runs through the runtime API on device `backend`; its
+ * graph (rebuilt by qc_cli_load_model) still provides names and types for
+ * the input checks and output files. */
+static qc_status open_session(const run_opts *o, qc_runtime **rt, qc_model **m,
+                              qc_session **s) {
+    qc_runtime_options ro;
+    qc_runtime_options_init(&ro);
+    ro.backend = o->backend;
+    qc_status st = qc_runtime_create(&ro, rt);
+    if (!st) st = qc_cli_name_file(qc_model_load_file(*rt, o->model, m), o->model);
+    if (!st) st = qc_session_create(*m, NULL, s);
+    return st;
+}
+
 /* Everything after argument parsing; owns and frees the graph and tensors. */
 static qc_status run_model(const run_opts *o) {
-    backend_run_fn run = find_backend(o->backend);
-    if (!run) return unknown_backend(o->backend);
+    bool qcm = qc_cli_is_qcm_file(o->model);
+    runner run = {find_backend(o->backend), NULL};
+    if (!qcm && !run.run) return unknown_backend(o->backend);
+    qc_runtime *rt = NULL;
+    qc_model *model = NULL;
     qc_graph *g = NULL;
-    qc_status st = qc_cli_load_model(o->model, true, &g);
-    if (st) return st;
+    qc_status st = qcm ? open_session(o, &rt, &model, &run.session) : NULL;
+    if (!st) st = qc_cli_load_model(o->model, true, &g);
+    if (st) {
+        qc_session_destroy(run.session);
+        qc_model_release(model);
+        qc_runtime_destroy(rt);
+        return st;
+    }
     qc_tensor *in = calloc((size_t)g->n_inputs + 1, sizeof *in);
     qc_tensor *out = calloc((size_t)g->n_outputs + 1, sizeof *out);
     double *ms = calloc((size_t)o->repeat, sizeof *ms);
     if (!in || !out || !ms) st = qc_error(QC_ERR_NOMEM, "out of memory");
     if (!st) st = load_inputs(g, o, in);
-    if (!st) st = qc_cli_name_file(run_timed(run, g, in, o->repeat, out, ms), o->model);
+    if (!st) st = qc_cli_name_file(run_timed(&run, g, in, o->repeat, out, ms), o->model);
     char **written = NULL;
     if (!st && o->out_dir) st = write_outputs(g, o->out_dir, out, &written);
     if (!st && !o->quiet) {
@@ -484,6 +525,9 @@ static qc_status run_model(const run_opts *o) {
     free(out);
     free(ms);
     qc_graph_destroy(g);
+    qc_session_destroy(run.session);
+    qc_model_release(model);
+    qc_runtime_destroy(rt);
     return st;
 }
 

@@ -25,7 +25,7 @@ typedef struct interp {
 
 static qc_status run_kernel(const qc_ref_args *a) {
     qc_status (*const groups[])(const qc_ref_args *, bool *) = {qc_ref_nn, qc_ref_tensor,
-                                                                qc_ref_quant};
+                                                                qc_ref_quant, qc_ref_fused};
     for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
         bool handled = false;
         qc_status st = groups[i](a, &handled);

@@ -22,5 +22,8 @@ typedef struct qc_ref_args {
 qc_status qc_ref_nn(const qc_ref_args *a, bool *handled);       /* backends/ref/nn.c */
 qc_status qc_ref_tensor(const qc_ref_args *a, bool *handled);   /* backends/ref/tensor.c */
 qc_status qc_ref_quant(const qc_ref_args *a, bool *handled);    /* backends/ref/quant.c */
+/* Internal ops made by passes (qc.QGemm, qc.QConv, ...). */
+qc_status qc_ref_fused(const qc_ref_args *a, bool *handled);    /* backends/ref/fused.c */
+qc_status qc_ref_fused_prog(const qc_ref_args *a, bool *handled);   /* fused_prog.c */
 
 #endif

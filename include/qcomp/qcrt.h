@@ -94,6 +94,96 @@ typedef struct qc_tensor {
 qc_status qc_tensor_alloc(const qc_tensor_desc *desc, qc_tensor *out);
 void qc_tensor_release(qc_tensor *t);
 
+
+/* ---- runtime -------------------------------------------------------------
+ * Objects and ownership:
+ *  - qc_runtime: a device (backend) plus a thread pool. Create one per
+ *    process (or per device); it must outlive every model and session made
+ *    from it. Thread-safe.
+ *  - qc_model: a loaded, validated artifact. Immutable after load and
+ *    reference-counted: qc_model_load_* returns one reference, every session
+ *    holds another, qc_model_release drops one; the last release frees it.
+ *    Introspection and session creation are safe from any thread.
+ *  - qc_session: one inference context over a model: its own arena on the
+ *    device, so sessions of one model run concurrently from different
+ *    threads. One session is used by one thread at a time. */
+
+typedef struct qc_runtime qc_runtime;
+typedef struct qc_model qc_model;
+typedef struct qc_session qc_session;
+
+typedef struct qc_runtime_options {
+    int32_t threads;        /* worker threads; 0 = number of online CPUs */
+    const char *backend;    /* device name ("ref", ...); NULL = best available */
+} qc_runtime_options;
+
+void qc_runtime_options_init(qc_runtime_options *opts);
+/* opts may be NULL (defaults). An unknown backend is QC_ERR_NOT_FOUND whose
+ * message lists the available ones. */
+qc_status qc_runtime_create(const qc_runtime_options *opts, qc_runtime **out);
+void qc_runtime_destroy(qc_runtime *rt);
+const char *qc_runtime_device_name(const qc_runtime *rt);
+int32_t qc_runtime_thread_count(const qc_runtime *rt);
+/* Devices libqcrt knows (whether or not they open on this machine). */
+int32_t qc_runtime_device_count(void);
+const char *qc_runtime_device_at(int32_t i);   /* NULL if out of range */
+
+typedef enum qc_load_mode {
+    QC_LOAD_COPY = 0,     /* the model copies the bytes; buf may be freed after */
+    QC_LOAD_BORROW = 1,   /* the caller keeps buf alive and unchanged until the
+                           * model's last release */
+} qc_load_mode;
+
+/* Loads a .qcm artifact; checks it fully and that rt's device can run it. */
+qc_status qc_model_load_file(qc_runtime *rt, const char *path, qc_model **out);
+qc_status qc_model_load_memory(qc_runtime *rt, const void *buf, size_t len, qc_load_mode mode,
+                               qc_model **out);
+void qc_model_retain(qc_model *m);
+void qc_model_release(qc_model *m);   /* NULL is a no-op */
+
+const char *qc_model_name(const qc_model *m);
+/* Name of the symbolic (batch) dim, or NULL when every shape is static. */
+const char *qc_model_batch_name(const qc_model *m);
+int32_t qc_model_input_count(const qc_model *m);
+int32_t qc_model_output_count(const qc_model *m);
+/* NULL when i is out of range. Descriptors may hold QC_DIM_SYM. */
+const char *qc_model_input_name(const qc_model *m, int32_t i);
+const char *qc_model_output_name(const qc_model *m, int32_t i);
+const qc_tensor_desc *qc_model_input_desc(const qc_model *m, int32_t i);
+const qc_tensor_desc *qc_model_output_desc(const qc_model *m, int32_t i);
+/* Index of the input/output named `name`, or -1. */
+int32_t qc_model_find_input(const qc_model *m, const char *name);
+int32_t qc_model_find_output(const qc_model *m, const char *name);
+
+typedef struct qc_session_options {
+    /* The symbolic dim's value, fixed for the session's life (runs with
+     * another batch fail). -1 (the default): bound from each run's inputs,
+     * the arena growing when a run needs more. Ignored for static models. */
+    int64_t batch;
+} qc_session_options;
+
+void qc_session_options_init(qc_session_options *opts);
+/* Retains m until qc_session_destroy. opts may be NULL. */
+qc_status qc_session_create(qc_model *m, const qc_session_options *opts, qc_session **out);
+void qc_session_destroy(qc_session *s);
+/* The batch the arena is sized for, or -1 before the first run. */
+int64_t qc_session_batch(const qc_session *s);
+
+/* Runs the model. inputs[] bind the model inputs in order (dtype, rank and
+ * static dims must match; symbolic dims agree). For each outputs[i]:
+ *  - data == NULL: the runtime allocates it (release with qc_tensor_release);
+ *  - data != NULL: a caller buffer whose desc must equal the output's
+ *    actual dtype and shape; it is written in place.
+ * On failure no runtime-allocated output is left allocated. */
+qc_status qc_session_run(qc_session *s, const qc_tensor *inputs, int32_t n_inputs,
+                         qc_tensor *outputs, int32_t n_outputs);
+/* The same with tensors bound by name: every model input named exactly once;
+ * outputs may be any subset, in any order. */
+qc_status qc_session_run_named(qc_session *s, const char *const *input_names,
+                               const qc_tensor *inputs, int32_t n_inputs,
+                               const char *const *output_names, qc_tensor *outputs,
+                               int32_t n_outputs);
+
 #ifdef __cplusplus
 }
 #endif

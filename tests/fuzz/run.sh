@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds every libFuzzer target with clang-19 (+ASan+UBSan) and runs each for
-# SECONDS (default 30) from its seed corpus: text IR, .npy, ONNX models.
+# SECONDS (default 30) from its seed corpus: text IR, .npy, ONNX models,
+# .qcm artifacts.
 # Usage: tests/fuzz/run.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,4 +43,5 @@ if [ -d "$node" ]; then
   done
 fi
 run_target fuzz_onnx tests/onnx "$onnx_seeds"
+run_target fuzz_qcm tests/artifact
 exit $status

@@ -1,0 +1,76 @@
+/* fused.c — ref kernels of the internal ops that passes create (ops.def
+ * "internal ops"). Each runs its public counterpart's kernel (qconv.c,
+ * qmatmul.c) so the integer arithmetic and the requantization through
+ * ir/quant.h exist once, then applies only the extras. */
+#include <stdlib.h>
+
+#include "backends/ref/kernels.h"
+#include "backends/ref/quant_kernels.h"
+#include "ir/quant.h"
+
+/* Output clamp in quantized units from a folded Relu/Clip: exact because
+ * quantization is monotone, so Q(max(v, 0)) == max(Q(v), Q(0)) etc. */
+static void apply_clamp(const qc_node *n, qc_tensor *y) {
+    if (!qc_node_attr(n, "act_min") && !qc_node_attr(n, "act_max")) return;
+    int64_t lo = qc_attr_int(n, "act_min", INT64_MIN), hi = qc_attr_int(n, "act_max", INT64_MAX);
+    int64_t count = qk_numel(y);
+    for (int64_t e = 0; e < count; e++) {
+        int64_t v = qc_elem_get_i64(y->desc.dtype, y->data, e);
+        if (v < lo) v = lo;
+        if (v > hi) v = hi;
+        qc_elem_set_i64(y->desc.dtype, y->data, e, v);
+    }
+}
+
+static qc_status ref_qconv(const qc_ref_args *a) {
+    qc_status st = qc_ref_qlinear_conv(a);   /* same inputs and attrs */
+    if (!st) apply_clamp(a->node, &a->out[0]);
+    return st;
+}
+
+/* QLinearMatMul with an int32 bias added to the accumulator before the
+ * requantization: MatMulInteger's accumulation, then the same per-row /
+ * per-column multiplier QLinearMatMul uses. */
+static qc_status ref_qgemm(const qc_ref_args *a) {
+    qc_tensor *y = &a->out[0];
+    int64_t n = qk_numel(y);
+    if ((uint64_t)n > SIZE_MAX / sizeof(int32_t) - 1)
+        return qc_node_error(a->node, QC_ERR_NOMEM, "output too large");
+    qc_tensor acc = {.desc = y->desc};
+    acc.desc.dtype = QC_I32;
+    acc.data = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    if (!acc.data) return qc_node_error(a->node, QC_ERR_NOMEM, "out of memory");
+    /* MatMulInteger(A, B, a_zero_point, b_zero_point) */
+    qc_tensor mi_in[4] = {*qk_in(a, 0), *qk_in(a, 3), *qk_in(a, 2), *qk_in(a, 5)};
+    qc_ref_args mi = {.node = a->node, .n_in = 4, .in = mi_in, .n_out = 1, .out = &acc};
+    qc_status st = qc_ref_matmul_integer(&mi);
+    const int32_t *accv = acc.data;
+    const qc_tensor *sa = qk_in(a, 1), *sb = qk_in(a, 4), *bias = qk_in(a, 8);
+    float sy = qk_scale_at(qk_in(a, 6), 0);
+    int32_t zy = qk_zp_at(qk_in(a, 7), 0);
+    int64_t lo, hi;
+    qc_dtype_int_range(y->desc.dtype, &lo, &hi);
+    const qc_tensor *at = qk_in(a, 0);
+    int64_t cols = y->desc.rank ? y->desc.dims[y->desc.rank - 1] : 1;
+    int64_t rows = at->desc.rank >= 2 ? at->desc.dims[at->desc.rank - 2] : 1;
+    for (int64_t e = 0; !st && e < n; e++) {
+        int64_t col = e % cols, row = e / cols % rows;
+        int32_t v = accv[e];
+        if (qk_present(bias)) v = qk_wrap_add(v, ((const int32_t *)bias->data)[col]);
+        float mult = qc_requant_multiplier(qk_scale_at(sa, row), qk_scale_at(sb, col), sy);
+        qc_elem_set_i64(y->desc.dtype, y->data, e,
+                        qc_requantize(v, mult, zy, (int32_t)lo, (int32_t)hi));
+    }
+    free(acc.data);
+    if (!st) apply_clamp(a->node, y);
+    return st;
+}
+
+qc_status qc_ref_fused(const qc_ref_args *a, bool *handled) {
+    *handled = true;
+    switch (a->node->op) {
+    case QC_OP_QGEMM: return ref_qgemm(a);
+    case QC_OP_QCONV: return ref_qconv(a);
+    default: return qc_ref_fused_prog(a, handled);
+    }
+}

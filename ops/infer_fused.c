@@ -1,0 +1,73 @@
+/* infer_fused.c — type inference for the internal ops that passes create
+ * (ops.def "internal ops"). Each is its public counterpart plus extras, so
+ * inference runs the counterpart's rule on a view of the node and then
+ * checks only the extras: one rule per shape computation. */
+#include "ops/infer.h"
+
+/* Runs inference as if the node were `op` with its first n_in inputs. */
+static qc_status infer_as(qc_infer_ctx *ctx, qc_op op, int32_t n_in) {
+    qc_node view = *ctx->node;
+    view.op = op;
+    view.n_in = n_in;
+    qc_infer_ctx sub = *ctx;
+    sub.node = &view;
+    sub.n_in = n_in;
+    return qc_infer_node(&sub);
+}
+
+static qc_status check_clamp(const qc_infer_ctx *ctx) {
+    const qc_node *n = ctx->node;
+    if ((qc_node_attr(n, "act_min") || qc_node_attr(n, "act_max")) &&
+        qc_attr_int(n, "act_min", INT32_MIN) > qc_attr_int(n, "act_max", INT32_MAX))
+        return qc_node_error(n, QC_ERR_INVALID, "act_min > act_max");
+    return NULL;
+}
+
+static qc_status infer_qgemm(qc_infer_ctx *ctx) {
+    qc_status st = infer_as(ctx, QC_OP_QLINEAR_MATMUL, 8);
+    if (st) return st;
+    if (qc_infer_has_input(ctx, 8)) {
+        const qc_type *b = &ctx->in[8];
+        const qc_type *y = &ctx->out[0];
+        if (b->dtype != QC_I32 || b->rank != 1 || y->rank < 1 || b->dims[0] != y->dims[y->rank - 1])
+            return qc_node_error(ctx->node, QC_ERR_INVALID,
+                                 "bias must be i32[N] with N the output's last dim");
+    }
+    return check_clamp(ctx);
+}
+
+static qc_status infer_qconv(qc_infer_ctx *ctx) {
+    qc_status st = infer_as(ctx, QC_OP_QLINEAR_CONV, ctx->n_in);
+    return st ? st : check_clamp(ctx);
+}
+
+/* Fused base op + epilogue: the passes only fuse steps that keep the base
+ * output's type, so the base op's rule gives the output type. */
+static qc_status infer_fused_base(qc_infer_ctx *ctx, qc_op base) {
+    int64_t nb = qc_attr_int(ctx->node, "n_base", ctx->n_in);
+    if (nb < 1 || nb > ctx->n_in)
+        return qc_node_error(ctx->node, QC_ERR_INVALID, "n_base %lld out of range", (long long)nb);
+    if (!qc_attr_string(ctx->node, "program", NULL))
+        return qc_node_error(ctx->node, QC_ERR_INVALID, "missing attr 'program'");
+    return infer_as(ctx, base, (int32_t)nb);
+}
+
+static qc_status infer_elementwise(qc_infer_ctx *ctx) {
+    if (!qc_attr_string(ctx->node, "program", NULL))
+        return qc_node_error(ctx->node, QC_ERR_INVALID, "missing attr 'program'");
+    ctx->out[0] = ctx->in[0];
+    return NULL;
+}
+
+qc_status qc_infer_fused(qc_infer_ctx *ctx, bool *handled) {
+    *handled = true;
+    switch (ctx->node->op) {
+    case QC_OP_FUSED_CONV: return infer_fused_base(ctx, QC_OP_CONV);
+    case QC_OP_FUSED_GEMM: return infer_fused_base(ctx, QC_OP_GEMM);
+    case QC_OP_FUSED_MATMUL: return infer_fused_base(ctx, QC_OP_MATMUL);
+    case QC_OP_ELEMENTWISE: return infer_elementwise(ctx);
+    case QC_OP_QGEMM: return infer_qgemm(ctx);
+    case QC_OP_QCONV: return infer_qconv(ctx);
+    default: *handled = false; return NULL;
+    }
+}

@@ -1,0 +1,93 @@
+/* hal.h — internal: the hardware abstraction layer. One qc_hal_driver
+ * (a vtable) per backend; a qc_device is one opened instance of it.
+ *
+ * Sessions talk to devices only through this table: allocate one arena,
+ * copy inputs in, launch every scheduled node over the arena, sync, copy
+ * outputs out. The ref device (backends/ref/hal.c) is the first; cpu,
+ * vulkan and cuda add theirs to the registry in runtime/hal.c.
+ *
+ * Threading: one device serves every session of a runtime, and sessions may
+ * run concurrently, so every entry point must be safe to call from several
+ * threads at once on different buffers (the ref device keeps no mutable
+ * state at all). */
+#ifndef QC_RUNTIME_HAL_H
+#define QC_RUNTIME_HAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/model.h"
+#include "runtime/threadpool.h"
+
+typedef struct qc_device qc_device;   /* a driver's private state */
+
+/* Device memory. `host` is non-NULL when the CPU can address it directly
+ * (ref, cpu); GPU drivers keep their own handle and leave host NULL. */
+typedef struct qc_hal_buffer {
+    void *host;
+    uint64_t handle;
+    size_t size;
+} qc_hal_buffer;
+
+typedef enum qc_hal_copy_kind { QC_COPY_H2D = 1, QC_COPY_D2H, QC_COPY_D2D } qc_hal_copy_kind;
+
+/* H2D: host_src -> dst + dst_off. D2H: src + src_off -> host_dst.
+ * D2D: src + src_off -> dst + dst_off. Ranges are checked by the caller. */
+typedef struct qc_hal_copy {
+    qc_hal_copy_kind kind;
+    qc_hal_buffer *dst;
+    size_t dst_off;
+    void *host_dst;
+    const qc_hal_buffer *src;
+    size_t src_off;
+    const void *host_src;
+    size_t bytes;
+} qc_hal_copy;
+
+/* One scheduled node, bound to a session's arena at a concrete batch.
+ * descs[v] is value v's concrete type: the session fills it for every value
+ * before the first launch (declared types with the batch substituted), and
+ * launch overwrites the node's outputs with the types actually produced
+ * (data-dependent shapes), which must fit the planned slot. */
+typedef struct qc_hal_launch {
+    const qc_model_data *model;
+    int32_t node;
+    int64_t batch;            /* 0 when the model has no symbolic dim */
+    qc_hal_buffer *arena;
+    qc_tensor_desc *descs;
+} qc_hal_launch;
+
+typedef struct qc_hal_create_params {
+    qc_threadpool *pool;      /* the runtime's pool, shared; may be NULL */
+} qc_hal_create_params;
+
+typedef struct qc_hal_driver {
+    const char *name;         /* "ref", "cpu", ... (the --backend names) */
+    uint32_t target;          /* QC_TARGET_* whose code section it runs, or NONE */
+    int32_t priority;         /* "best available" = highest priority that opens */
+    qc_status (*create)(const qc_hal_create_params *params, qc_device **out);
+    void (*destroy)(qc_device *d);
+    qc_status (*alloc)(qc_device *d, size_t bytes, qc_hal_buffer *out);
+    void (*free)(qc_device *d, qc_hal_buffer *buf);
+    qc_status (*copy)(qc_device *d, const qc_hal_copy *c);
+    /* Checks once per model that this device can run it (code section
+     * present, every op supported) so errors come at load, not mid-run. */
+    qc_status (*check_model)(qc_device *d, const qc_model_data *m);
+    qc_status (*launch)(qc_device *d, const qc_hal_launch *l);
+    qc_status (*sync)(qc_device *d);
+} qc_hal_driver;
+
+/* ---- registry (runtime/hal.c) ----------------------------------------------- */
+
+int32_t qc_hal_driver_count(void);
+const qc_hal_driver *qc_hal_driver_at(int32_t i);
+/* Opens the driver named `name`, or with name NULL the highest-priority one
+ * that opens. An unknown name is QC_ERR_NOT_FOUND listing the available ones. */
+qc_status qc_hal_open(const char *name, const qc_hal_create_params *params,
+                      const qc_hal_driver **driver, qc_device **out);
+
+/* The drivers the registry knows. */
+extern const qc_hal_driver qc_hal_ref_driver;   /* backends/ref/hal.c */
+
+#endif

@@ -1,0 +1,100 @@
+/* cli_qcm.c — .qcm artifacts in the CLI: sniffing, loading with the
+ * runtime's validating loader, and the section listing `inspect` prints. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/artifact_write.h"
+#include "runtime/artifact_format.h"
+#include "runtime/model.h"
+#include "tools/cli_args.h"
+
+bool qc_cli_is_qcm_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    char magic[8];
+    bool yes = fread(magic, 1, 8, f) == 8 && !memcmp(magic, QC_QCM_MAGIC, 8);
+    fclose(f);
+    return yes;
+}
+
+qc_status qc_cli_load_qcm(const char *path, qc_model_data **out) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return qc_error(QC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    uint8_t *buf = NULL;
+    size_t len = 0, cap = 0;
+    qc_status st = NULL;
+    for (;;) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 1 << 16;
+            uint8_t *nb = realloc(buf, ncap);
+            if (!nb) {
+                st = qc_error(QC_ERR_NOMEM, "%s: out of memory", path);
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (!got) {
+            if (ferror(f)) st = qc_error(QC_ERR_IO, "cannot read %s", path);
+            break;
+        }
+    }
+    fclose(f);
+    /* copy = true: the loader keeps a 64-aligned image of its own. */
+    if (!st) st = qc_model_data_parse(buf, len, true, path, out);
+    free(buf);
+    return st;
+}
+
+qc_status qc_cli_load_qcm_graph(const char *path, bool verify, qc_graph **out) {
+    *out = NULL;
+    qc_model_data *m = NULL;
+    qc_status st = qc_cli_load_qcm(path, &m);
+    if (!st) st = qc_cli_name_file(qc_artifact_to_graph(m, out), path);
+    if (!st && verify) st = qc_cli_name_file(qc_graph_verify(*out), path);
+    if (st) {
+        qc_graph_destroy(*out);
+        *out = NULL;
+    }
+    qc_model_data_free(m);
+    return st;
+}
+
+static const char *kind_name(uint32_t k) {
+    switch (k) {
+    case QC_SEC_GRAPH: return "GRAPH";
+    case QC_SEC_CONSTANTS: return "CONSTANTS";
+    case QC_SEC_PLAN: return "PLAN";
+    default: return k >= QC_SEC_TARGET ? "TARGET" : "?";
+    }
+}
+
+static const char *target_name(uint32_t t) {
+    static const char *const names[] = {"-", "ref", "cpu", "vulkan", "cuda"};
+    return t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+qc_status qc_cli_print_qcm_sections(const char *path, FILE *f) {
+    qc_model_data *m = NULL;
+    qc_status st = qc_cli_load_qcm(path, &m);
+    if (st) return st;
+    fprintf(f, "artifact: %d sections\n", (int)m->n_sections);
+    fprintf(f, "  %-10s %-7s %10s %10s  %s\n", "kind", "target", "offset", "length", "crc32");
+    for (int32_t i = 0; i < m->n_sections; i++) {
+        const qc_rt_section *s = &m->sections[i];
+        fprintf(f, "  %-10s %-7s %10llu %10zu  %08x\n", kind_name(s->kind),
+                target_name(s->target), (unsigned long long)s->offset, s->len, (unsigned)s->crc);
+    }
+    if (m->arena_b)
+        fprintf(f, "  arena: %lld + %lld * %s bytes\n", (long long)m->arena_a,
+                (long long)m->arena_b, m->batch ? m->batch : "N");
+    else
+        fprintf(f, "  arena: %lld bytes\n", (long long)m->arena_a);
+    qc_model_data_free(m);
+    return NULL;
+}
