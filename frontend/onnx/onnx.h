@@ -52,4 +52,20 @@ int qc_onnx_is_model_file(const char *path);
  * (malloc'd, possibly empty). External data resolves next to the file. */
 qc_status qc_onnx_read_tensor_file(const char *path, qc_tensor *out, char **name_out);
 
+/* ---- export (export.c) -------------------------------------------------------
+ * qc_graph -> a standard ONNX ModelProto, e.g. to check qcomp's quantization
+ * in ONNX Runtime. `opset` is the default domain's opset: 13 to 21, or 0 for
+ * the lowest that keeps the graph's forms (13 usually; 17 for
+ * LayerNormalization, 18 for Reduce* axes inputs, 21 for int4/uint4 or
+ * blocked quantization, ...). Forms that changed between opsets (axes /
+ * split as inputs, Clip/Pad attributes) are rewritten for the target;
+ * com.microsoft is imported when QLinearAdd/QLinearMul (or Gelu below 20)
+ * appear. Constants become initializers with raw_data; the symbolic batch
+ * becomes dim_param. Refused, with the offending nodes/values named: internal
+ * "qc.*" ops and quantization params that no QuantizeLinear/DequantizeLinear
+ * expresses (export happens before qdq_fold/fuse). */
+qc_status qc_onnx_export(const qc_graph *g, int opset, void **buf, size_t *len);   /* malloc'd */
+/* Same, to a file, atomically (temporary file + rename: no partial output). */
+qc_status qc_onnx_export_file(const qc_graph *g, int opset, const char *path);
+
 #endif
