@@ -4,25 +4,18 @@
  * validated bytes: there is no second, trusting route into the runtime. */
 #include <stdlib.h>
 
-#include "ir/artifact_write.h"
+#include "compiler/artifact_write.h"
 #include "ir/ir.h"
 #include "passes/memplan.h"
 #include "passes/pass.h"
 #include "qcomp/qcomp.h"
 
+/* The one compile pipeline: `qcomp compile` (AOT) and the JIT both call
+ * this, so both produce the same graph. */
 qc_status qc_compile_optimize(qc_graph *g) {
     if (!g) return qc_error(QC_ERR_INVALID, "qc_compile_optimize: graph is NULL");
-    /* Keep in step with tools/cli_compile.c's pipeline: the JIT and AOT paths
-     * must produce the same graph. Passes not built yet are skipped. */
-    static const char *const passes[] = {"const_fold", "dce", "qdq_fold", "fuse", "dce"};
-    for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++) {
-        const qc_pass *p = qc_pass_find(passes[i]);
-        if (!p) continue;
-        qc_status st = p->run(g);
-        if (st) return qc_status_wrap(st, "qc_compile_optimize: pass %s", p->name);
-    }
-    qc_status st = qc_graph_verify(g);
-    return st ? qc_status_wrap(st, "qc_compile_optimize: the optimized graph") : NULL;
+    qc_status st = qc_pass_run_pipeline(g, "const_fold,dce,qdq_fold,fuse,dce,verify");
+    return st ? qc_status_wrap(st, "qc_compile_optimize") : NULL;
 }
 
 qc_status qc_compile_to_memory(const qc_graph *g, void **buf, size_t *len) {

@@ -52,7 +52,7 @@ fi
 
 if command -v clang-19 >/dev/null 2>&1; then
   echo "==== fuzz (libFuzzer, ${QC_FUZZ_SECONDS:-30}s per target)"
-  if ./tests/fuzz/run.sh "${QC_FUZZ_SECONDS:-30}"; then total_pass=$((total_pass + 3))
+  if ./tests/fuzz/run.sh "${QC_FUZZ_SECONDS:-30}"; then total_pass=$((total_pass + 4))   # one per fuzz target
   else total_fail=$((total_fail + 1)); fi
 else
   echo "==== fuzz: skipped (clang-19 missing; scripts/setup.sh installs it)"

@@ -9,10 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ir/artifact_write.h"
+#include "compiler/artifact_write.h"
 #include "ir/ir.h"
 #include "passes/memplan.h"
 #include "passes/pass.h"
+#include "qcomp/qcomp.h"
 #include "tools/cli.h"
 #include "tools/cli_args.h"
 
@@ -111,18 +112,6 @@ static qc_status bind_batch(qc_graph *g, long batch) {
     return qc_graph_set_batch(g, NULL);
 }
 
-/* The compile pipeline: the passes that exist in this build, in order. */
-static qc_status optimize(qc_graph *g) {
-    static const char *const passes[] = {"const_fold", "dce", "qdq_fold", "fuse", "dce"};
-    for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++) {
-        const qc_pass *p = qc_pass_find(passes[i]);
-        if (!p) continue;   /* not written yet */
-        qc_status st = p->run(g);
-        if (st) return qc_status_wrap(st, "pass %s", p->name);
-    }
-    return qc_graph_verify(g);
-}
-
 static qc_status compile_model(const compile_opts *o) {
     qc_status st = check_target(o->target);
     if (st) return st;
@@ -130,7 +119,7 @@ static qc_status compile_model(const compile_opts *o) {
     st = qc_cli_load_model(o->model, true, &g);
     if (st) return st;
     if (o->batch > 0 && g->batch) st = bind_batch(g, o->batch);
-    if (!st) st = qc_cli_name_file(optimize(g), o->model);
+    if (!st) st = qc_cli_name_file(qc_compile_optimize(g), o->model);
     qc_plan plan;
     memset(&plan, 0, sizeof plan);
     if (!st) st = qc_cli_name_file(qc_memplan(g, &plan), o->model);

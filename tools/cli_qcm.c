@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir/artifact_write.h"
+#include "compiler/artifact_write.h"
 #include "runtime/artifact_format.h"
 #include "runtime/model.h"
 #include "tools/cli_args.h"

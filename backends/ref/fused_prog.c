@@ -17,17 +17,6 @@
 
 #define MAX_ARGS 8
 
-static qc_status run_groups(const qc_ref_args *a) {
-    qc_status (*const groups[])(const qc_ref_args *, bool *) = {qc_ref_nn, qc_ref_tensor,
-                                                                qc_ref_quant};
-    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
-        bool handled = false;
-        qc_status st = groups[i](a, &handled);
-        if (st || handled) return st;
-    }
-    return qc_node_error(a->node, QC_ERR_UNSUPPORTED, "fused step has no ref kernel");
-}
-
 /* One parsed step. */
 typedef struct step {
     char op[32];
@@ -117,7 +106,7 @@ static qc_status run_program(const qc_ref_args *a, qc_tensor cur, bool cur_owned
         if (last) dst = a->out[0];
         else if ((st = qc_tensor_alloc(&a->out[0].desc, &dst))) break;
         qc_ref_args sa = {.node = &view, .n_in = s.n_in, .in = in, .n_out = 1, .out = &dst};
-        st = run_groups(&sa);
+        st = qc_ref_run_kernel(&sa);
         if (cur_owned) qc_tensor_release(&cur);
         cur = dst;
         cur_owned = !last;
@@ -137,7 +126,7 @@ static qc_status ref_fused_base(const qc_ref_args *a, qc_op base) {
     qc_status st = qc_tensor_alloc(&a->out[0].desc, &tmp);
     if (st) return st;
     qc_ref_args ba = {.node = &view, .n_in = nb, .in = a->in, .n_out = 1, .out = &tmp};
-    st = run_groups(&ba);
+    st = qc_ref_run_kernel(&ba);
     if (st) {
         qc_tensor_release(&tmp);
         return st;

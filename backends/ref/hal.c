@@ -79,19 +79,6 @@ static qc_status ref_check_model(qc_device *d, const qc_model_data *m) {
     return NULL;
 }
 
-/* The same kernel groups, in the same order, as the graph interpreter's
- * run_kernel (interp.c): a group added there must be added here. */
-static qc_status run_kernel(const qc_ref_args *a) {
-    qc_status (*const groups[])(const qc_ref_args *, bool *) = {qc_ref_nn, qc_ref_tensor,
-                                                                qc_ref_quant, qc_ref_fused};
-    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
-        bool handled = false;
-        qc_status st = groups[i](a, &handled);
-        if (st || handled) return st;
-    }
-    return qc_node_error(a->node, QC_ERR_UNSUPPORTED, "the ref backend has no kernel for this op");
-}
-
 static size_t desc_bytes(const qc_tensor_desc *d) {
     int64_t n = qc_type_numel(d);
     return n < 0 ? 0 : qc_dtype_bytes(d->dtype, n);
@@ -169,7 +156,7 @@ static qc_status ref_launch(qc_device *d, const qc_hal_launch *l) {
     }
     if (!st) {
         qc_ref_args a = {n, n->n_in, in, n->n_out, out};
-        st = run_kernel(&a);
+        st = qc_ref_run_kernel(&a);
     }
     for (int32_t k = 0; k < n->n_out; k++) {
         if (!st && scratch[k]) memcpy(slot(l, n->out[k]), scratch[k], desc_bytes(&out[k].desc));

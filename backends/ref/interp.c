@@ -23,17 +23,6 @@ typedef struct interp {
     int32_t *last_use;     /* per value: last node index reading it, or n_nodes for outputs */
 } interp;
 
-static qc_status run_kernel(const qc_ref_args *a) {
-    qc_status (*const groups[])(const qc_ref_args *, bool *) = {qc_ref_nn, qc_ref_tensor,
-                                                                qc_ref_quant, qc_ref_fused};
-    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
-        bool handled = false;
-        qc_status st = groups[i](a, &handled);
-        if (st || handled) return st;
-    }
-    return qc_node_error(a->node, QC_ERR_UNSUPPORTED, "the ref backend has no kernel for this op");
-}
-
 static qc_status bind_inputs(interp *it, const qc_tensor *inputs, int32_t n_inputs) {
     const qc_graph *g = it->g;
     if (n_inputs != g->n_inputs)
@@ -105,7 +94,7 @@ qc_status qc_ref_eval_node(const qc_graph *g, int32_t node_id, const qc_tensor *
     for (int32_t k = 0; k < n->n_out && !st; k++) st = qc_tensor_alloc(&out_types[k], &out[k]);
     if (!st) {
         qc_ref_args a = {n, n->n_in, in, n->n_out, out};
-        st = run_kernel(&a);
+        st = qc_ref_run_kernel(&a);
     }
     if (st)
         for (int32_t k = 0; k < n->n_out; k++) qc_tensor_release(&out[k]);

@@ -26,4 +26,8 @@ qc_status qc_ref_quant(const qc_ref_args *a, bool *handled);    /* backends/ref/
 qc_status qc_ref_fused(const qc_ref_args *a, bool *handled);    /* backends/ref/fused.c */
 qc_status qc_ref_fused_prog(const qc_ref_args *a, bool *handled);   /* fused_prog.c */
 
+/* Runs node a->node with the first group that owns its op (dispatch.c);
+ * QC_ERR_UNSUPPORTED naming the node if none does. */
+qc_status qc_ref_run_kernel(const qc_ref_args *a);
+
 #endif

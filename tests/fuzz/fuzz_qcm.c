@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir/artifact_write.h"
+#include "compiler/artifact_write.h"
 #include "runtime/artifact_format.h"
 #include "runtime/crc32.h"
 #include "runtime/model.h"

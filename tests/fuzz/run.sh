@@ -11,7 +11,7 @@ mkdir -p "$out"
 # The ONNX frontend's protobuf code is generated here, as CMake does.
 mkdir -p "$out/gen"
 protoc-c --proto_path=/usr/include/onnx --c_out="$out/gen" /usr/include/onnx/onnx.proto
-common=(ir/*.c ops/*.c runtime/*.c frontend/text/*.c frontend/onnx/*.c passes/*.c backends/ref/*.c
+common=(ir/*.c ops/*.c compiler/*.c runtime/*.c frontend/text/*.c frontend/onnx/*.c passes/*.c backends/ref/*.c
         tools/npy.c "$out/gen/onnx.pb-c.c")
 flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -I include -I . -I "$out/gen" -ffp-contract=off
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)

@@ -13,7 +13,7 @@
 
 #include "backends/ref/ref.h"
 #include "frontend/onnx/onnx.h"
-#include "ir/artifact_write.h"
+#include "compiler/artifact_write.h"
 #include "ir/dtype.h"
 #include "passes/memplan.h"
 #include "qc_test.h"

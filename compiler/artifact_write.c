@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ir/artifact_write.h"
+#include "compiler/artifact_write.h"
 #include "ir/dtype.h"
 #include "passes/memplan.h"
 #include "runtime/artifact_format.h"
