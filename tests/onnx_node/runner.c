@@ -1,6 +1,6 @@
 /* runner.c — the ONNX backend node tests on a qcomp backend.
  *
- *   onnx_node_runner [--backend ref] [--claimed FILE] [--filter TEXT] [--no-fail]
+ *   onnx_node_runner [--backend ref|ref-artifact] [--claimed FILE] [--filter TEXT] [--no-fail]
  *                    [-v|-vv] [--results] [--no-fork] [DIR]
  *
  * DIR (default: Debian's libonnx-testdata) holds test_* folders, each with
@@ -42,6 +42,8 @@
 #include "frontend/onnx/onnx.h"
 #include "ir/ir.h"
 #include "onnx.pb-c.h"
+#include "qcomp/qcomp.h"
+#include "qcomp/qcrt.h"
 #include "tools/compare.h"
 
 #define DEFAULT_DIR "/usr/share/libonnx-testdata/data/node"
@@ -451,9 +453,34 @@ static bool load_claimed(const char *path, strset *claimed, strset *excused) {
 /* ---- main ---------------------------------------------------------------------------- */
 
 static int usage(void) {
-    fprintf(stderr, "usage: onnx_node_runner [--backend ref] [--claimed FILE] [--filter TEXT] "
+    fprintf(stderr, "usage: onnx_node_runner [--backend ref|ref-artifact] [--claimed FILE] [--filter TEXT] "
                     "[--no-fail] [-v|-vv] [--results] [--no-fork] [DIR]\n");
     return 2;
+}
+
+/* --backend ref-artifact: the whole product path instead of the graph
+ * interpreter: compile the graph to a .qcm image in memory, load it into the
+ * runtime, and run a session on the ref device. */
+static qc_status run_via_artifact(const qc_graph *g, const qc_tensor *in, int32_t n_in,
+                                  qc_tensor *out, int32_t n_out) {
+    qc_runtime_options ro;
+    qc_runtime_options_init(&ro);
+    ro.threads = 1;
+    ro.backend = "ref";
+    qc_runtime *rt = NULL;
+    qc_model *m = NULL;
+    qc_session *s = NULL;
+    qc_status st = qc_runtime_create(&ro, &rt);
+    if (!st) st = qc_compile_jit(rt, g, &m);
+    if (!st) st = qc_session_create(m, NULL, &s);
+    if (!st) {
+        for (int32_t i = 0; i < n_out; i++) out[i].data = NULL;   /* runtime allocates */
+        st = qc_session_run(s, in, n_in, out, n_out);
+    }
+    qc_session_destroy(s);
+    qc_model_release(m);
+    qc_runtime_destroy(rt);
+    return st;
 }
 
 static int parse_args(int argc, char **argv, options *o, backend_fn *backend) {
@@ -463,8 +490,11 @@ static int parse_args(int argc, char **argv, options *o, backend_fn *backend) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--backend") && i + 1 < argc) {
-            if (strcmp(argv[++i], "ref")) {
-                fprintf(stderr, "onnx_node_runner: unknown backend '%s' (available: ref)\n",
+            i++;
+            if (!strcmp(argv[i], "ref-artifact")) *backend = run_via_artifact;
+            else if (strcmp(argv[i], "ref")) {
+                fprintf(stderr,
+                        "onnx_node_runner: unknown backend '%s' (available: ref, ref-artifact)\n",
                         argv[i]);
                 return 2;
             }
