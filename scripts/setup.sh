@@ -14,6 +14,7 @@ PACKAGES=(
   cmake             # build system
   clang-19          # libFuzzer targets (tests/fuzz)
   libclang-rt-19-dev  # libFuzzer + sanitizer runtimes for clang-19
+  valgrind          # tests/valgrind: memcheck of compile + run
   python3-numpy     # regenerating committed test data (tests/ops/gen_*.py); tests themselves need no python
   protobuf-c-compiler # protoc-c: generates the ONNX frontend's parser from onnx.proto at build time
   libprotobuf-c-dev # libprotobuf-c, linked by libqcomp
