@@ -63,5 +63,8 @@ typedef struct qc_model_data {
 qc_status qc_model_data_parse(const void *buf, size_t len, bool copy, const char *source,
                               qc_model_data **out);
 void qc_model_data_free(qc_model_data *m);
+/* Reads a .qcm file and parses it (copy mode): the one file-reading path of
+ * the runtime API and the CLI (runtime/runtime.c). */
+qc_status qc_model_data_read_file(const char *path, qc_model_data **out);
 
 #endif

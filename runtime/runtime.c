@@ -95,11 +95,8 @@ qc_status qc_model_load_memory(qc_runtime *rt, const void *buf, size_t len, qc_l
     return qc_model_wrap(rt, data, qc_model_data_free, out);
 }
 
-qc_status qc_model_load_file(qc_runtime *rt, const char *path, qc_model **out) {
-    if (!out) return qc_error(QC_ERR_INVALID, "qc_model_load_file: out is NULL");
+qc_status qc_model_data_read_file(const char *path, qc_model_data **out) {
     *out = NULL;
-    if (!rt || !path)
-        return qc_error(QC_ERR_INVALID, "qc_model_load_file: %s is NULL", rt ? "path" : "rt");
     FILE *f = fopen(path, "rb");
     if (!f)
         return qc_error(errno == ENOENT ? QC_ERR_NOT_FOUND : QC_ERR_IO, "cannot open '%s': %s",
@@ -126,10 +123,19 @@ qc_status qc_model_load_file(qc_runtime *rt, const char *path, qc_model **out) {
         }
     }
     fclose(f);
-    qc_model_data *data = NULL;
     /* Copy mode: the model keeps its own aligned image, the read buffer goes. */
-    if (!st) st = qc_model_data_parse(buf, len, true, path, &data);
+    if (!st) st = qc_model_data_parse(buf, len, true, path, out);
     free(buf);
+    return st;
+}
+
+qc_status qc_model_load_file(qc_runtime *rt, const char *path, qc_model **out) {
+    if (!out) return qc_error(QC_ERR_INVALID, "qc_model_load_file: out is NULL");
+    *out = NULL;
+    if (!rt || !path)
+        return qc_error(QC_ERR_INVALID, "qc_model_load_file: %s is NULL", rt ? "path" : "rt");
+    qc_model_data *data = NULL;
+    qc_status st = qc_model_data_read_file(path, &data);
     if (st) return st;
     return qc_model_wrap(rt, data, qc_model_data_free, out);
 }

@@ -20,35 +20,7 @@ bool qc_cli_is_qcm_file(const char *path) {
 }
 
 qc_status qc_cli_load_qcm(const char *path, qc_model_data **out) {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return qc_error(QC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
-    qc_status st = NULL;
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 1 << 16;
-            uint8_t *nb = realloc(buf, ncap);
-            if (!nb) {
-                st = qc_error(QC_ERR_NOMEM, "%s: out of memory", path);
-                break;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (!got) {
-            if (ferror(f)) st = qc_error(QC_ERR_IO, "cannot read %s", path);
-            break;
-        }
-    }
-    fclose(f);
-    /* copy = true: the loader keeps a 64-aligned image of its own. */
-    if (!st) st = qc_model_data_parse(buf, len, true, path, out);
-    free(buf);
-    return st;
+    return qc_model_data_read_file(path, out);
 }
 
 qc_status qc_cli_load_qcm_graph(const char *path, bool verify, qc_graph **out) {
