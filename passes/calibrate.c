@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "ir/dtype.h"
-#include "passes/calib_observe.h"
+#include "backends/ref/ref.h"
 #include "passes/calibrate.h"
 
 qc_status qc_hist_init(qc_hist *h, int32_t nbins) {

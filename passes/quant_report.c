@@ -7,7 +7,7 @@
 
 #include "backends/ref/ref.h"
 #include "ir/dtype.h"
-#include "passes/calib_observe.h"
+#include "backends/ref/ref.h"
 #include "passes/quantize.h"
 
 /* Float pass: keep copies of the layer outputs. Quantized pass: compare. */

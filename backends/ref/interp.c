@@ -21,7 +21,14 @@ typedef struct interp {
     qc_tensor *vals;       /* per value: bound tensor (data NULL if not live) */
     uint8_t *owned;        /* per value: vals[i].data is ours to free */
     int32_t *last_use;     /* per value: last node index reading it, or n_nodes for outputs */
+    qc_ref_observer observe;   /* optional: sees every input and node output */
+    void *user;
 } interp;
+
+/* Shows value `id` to the observer (if any) while it is still alive. */
+static qc_status observe_value(const interp *it, int32_t id) {
+    return it->observe ? it->observe(it->user, it->g, id, &it->vals[id]) : NULL;
+}
 
 static qc_status bind_inputs(interp *it, const qc_tensor *inputs, int32_t n_inputs) {
     const qc_graph *g = it->g;
@@ -55,6 +62,8 @@ static qc_status bind_inputs(interp *it, const qc_tensor *inputs, int32_t n_inpu
         if (!inputs[i].data && qc_type_numel(&v->type) != 0)
             return qc_error(QC_ERR_INVALID, "input '%s' has no data", v->name);
         it->vals[g->inputs[i]] = inputs[i];
+        qc_status st = observe_value(it, g->inputs[i]);
+        if (st) return st;
     }
     return NULL;
 }
@@ -115,11 +124,13 @@ static qc_status run_node(interp *it, int32_t ni) {
     for (int32_t k = 0; k < n->n_out; k++) {
         it->vals[n->out[k]] = out[k];
         it->owned[n->out[k]] = 1;
-        if (it->last_use[n->out[k]] < 0) free_value(it, n->out[k]);   /* never read */
     }
+    for (int32_t k = 0; k < n->n_out && !st; k++) st = observe_value(it, n->out[k]);
+    for (int32_t k = 0; k < n->n_out; k++)
+        if (it->last_use[n->out[k]] < 0) free_value(it, n->out[k]);   /* never read */
     for (int32_t k = 0; k < n->n_in; k++)
         if (n->in[k] >= 0 && it->last_use[n->in[k]] == ni) free_value(it, n->in[k]);
-    return NULL;
+    return st;
 }
 
 /* Hands graph outputs to the caller; an output listed twice, or that is a
@@ -148,12 +159,19 @@ static qc_status take_outputs(interp *it, qc_tensor *outputs, int32_t n_outputs)
 
 qc_status qc_ref_run(const qc_graph *g, const qc_tensor *inputs, int32_t n_inputs,
                      qc_tensor *outputs, int32_t n_outputs) {
-    if (n_outputs != g->n_outputs)
+    return qc_ref_run_observed(g, inputs, n_inputs, outputs, n_outputs, NULL, NULL);
+}
+
+qc_status qc_ref_run_observed(const qc_graph *g, const qc_tensor *inputs, int32_t n_inputs,
+                              qc_tensor *outputs, int32_t n_outputs, qc_ref_observer observe,
+                              void *user) {
+    bool want_outputs = outputs || n_outputs;
+    if (want_outputs && n_outputs != g->n_outputs)
         return qc_error(QC_ERR_INVALID, "graph '%s' has %d outputs, %d requested", g->name,
                         (int)g->n_outputs, (int)n_outputs);
     interp it = {g, calloc((size_t)g->n_values + 1, sizeof(qc_tensor)),
                  calloc((size_t)g->n_values + 1, 1),
-                 calloc((size_t)g->n_values + 1, sizeof(int32_t))};
+                 calloc((size_t)g->n_values + 1, sizeof(int32_t)), observe, user};
     qc_status st = NULL;
     if (!it.vals || !it.owned || !it.last_use)
         st = qc_error(QC_ERR_NOMEM, "out of memory starting the ref interpreter");
@@ -167,7 +185,7 @@ qc_status qc_ref_run(const qc_graph *g, const qc_tensor *inputs, int32_t n_input
         st = bind_inputs(&it, inputs, n_inputs);
     }
     for (int32_t ni = 0; !st && ni < g->n_nodes; ni++) st = run_node(&it, ni);
-    if (!st) st = take_outputs(&it, outputs, n_outputs);
+    if (!st && want_outputs) st = take_outputs(&it, outputs, n_outputs);
     for (int32_t i = 0; it.owned && i < g->n_values; i++) free_value(&it, i);
     free(it.vals);
     free(it.owned);

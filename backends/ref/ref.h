@@ -13,6 +13,20 @@
 qc_status qc_ref_run(const qc_graph *g, const qc_tensor *inputs, int32_t n_inputs,
                      qc_tensor *outputs, int32_t n_outputs);
 
+/* Called once per graph input and once per node output, right after the
+ * value is bound or computed and before the interpreter may free it (e.g.
+ * calibration collects statistics of every intermediate). The tensor is only
+ * valid during the call. A non-NULL status stops the run and is returned. */
+typedef qc_status (*qc_ref_observer)(void *user, const qc_graph *g, int32_t value_id,
+                                     const qc_tensor *t);
+
+/* qc_ref_run, calling `observe` (may be NULL) for every value as it is
+ * produced. outputs may be NULL with n_outputs 0 when only the observations
+ * matter. */
+qc_status qc_ref_run_observed(const qc_graph *g, const qc_tensor *inputs, int32_t n_inputs,
+                              qc_tensor *outputs, int32_t n_outputs, qc_ref_observer observe,
+                              void *user);
+
 /* Evaluates one node of g on concrete inputs, as the interpreter does for
  * every node: in[0..n_in) are the node's inputs in order (an absent optional
  * input is a zeroed tensor: dtype QC_DT_UNDEF, data NULL). Infers the output
