@@ -37,6 +37,24 @@ if(QC_CUDA_INCLUDE)
 endif()
 qc_backend_option(QC_WITH_CUDA QC_HAVE_CUDA "CUDA toolkit headers (cublasLt.h)")
 
-message(STATUS "qcomp backends: ref=ON (always) "
-  "cpu/llvm packages=${QC_WITH_LLVM_ENABLED} vulkan packages=${QC_WITH_VULKAN_ENABLED} "
-  "cuda packages=${QC_WITH_CUDA_ENABLED} (code generators not yet implemented)")
+# A backend is built when its packages are enabled AND its code exists
+# (backends/<b>/ has a lowering); QC_BACKEND_<B> says which. Each backend's
+# cmake/backend_<b>.cmake (when present) adds its include dirs and libraries
+# to the targets qcomp / qcrt after they are defined (see CMakeLists.txt).
+set(QC_BACKEND_CPU OFF)
+set(QC_BACKEND_VULKAN OFF)
+set(QC_BACKEND_CUDA OFF)
+if(QC_WITH_LLVM_ENABLED AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/cmake/backend_cpu.cmake)
+  set(QC_BACKEND_CPU ON)
+endif()
+if(QC_WITH_VULKAN_ENABLED AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/cmake/backend_vulkan.cmake)
+  set(QC_BACKEND_VULKAN ON)
+endif()
+if(QC_WITH_CUDA_ENABLED AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/cmake/backend_cuda.cmake)
+  set(QC_BACKEND_CUDA ON)
+endif()
+
+message(STATUS "qcomp backends: ref=ON (always) cpu=${QC_BACKEND_CPU} "
+  "vulkan=${QC_BACKEND_VULKAN} cuda=${QC_BACKEND_CUDA} "
+  "(packages: llvm=${QC_WITH_LLVM_ENABLED} vulkan=${QC_WITH_VULKAN_ENABLED} "
+  "cuda=${QC_WITH_CUDA_ENABLED})")

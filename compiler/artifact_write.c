@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "compiler/artifact_write.h"
+#include "compiler/target.h"
 #include "ir/dtype.h"
 #include "passes/memplan.h"
 #include "runtime/artifact_format.h"
@@ -218,6 +219,11 @@ static qc_status check_input(const qc_graph *g, const qc_plan *plan) {
 
 qc_status qc_artifact_write_mem(const qc_graph *g, const qc_plan *plan, uint8_t **out,
                                 size_t *len) {
+    return qc_artifact_write_mem_ex(g, plan, 1u << QC_TARGET_REF, NULL, out, len);
+}
+
+qc_status qc_artifact_write_mem_ex(const qc_graph *g, const qc_plan *plan, uint32_t targets,
+                                   const qc_code_sections *code, uint8_t **out, size_t *len) {
     *out = NULL;
     *len = 0;
     qc_status st = check_input(g, plan);
@@ -230,10 +236,26 @@ qc_status qc_artifact_write_mem(const qc_graph *g, const qc_plan *plan, uint8_t 
     wb_bytes(&graph, t.data.p, t.data.len);
     wb_bytes(&graph, body.p, body.len);
     if (plan) write_plan(plan, &planb);
-    section secs[4] = {{QC_SEC_GRAPH, 0, &graph}, {QC_SEC_CONSTANTS, 0, &consts}, {0}, {0}};
+    int32_t n_code = code ? code->n : 0;
+    if (n_code > (int32_t)QC_QCM_MAX_SECTIONS - 4) {
+        free(t.data.p);
+        free(body.p);
+        free(graph.p);
+        free(consts.p);
+        free(planb.p);
+        return qc_error(QC_ERR_INVALID, "%d code sections: more than an artifact holds",
+                        (int)n_code);
+    }
+    section secs[QC_QCM_MAX_SECTIONS] = {{QC_SEC_GRAPH, 0, &graph}, {QC_SEC_CONSTANTS, 0, &consts}};
+    wbuf code_bufs[QC_QCM_MAX_SECTIONS];
     uint32_t n = 2;
     if (plan) secs[n++] = (section){QC_SEC_PLAN, 1, &planb};
-    secs[n++] = (section){QC_SEC_TARGET, 1, NULL};
+    if (targets & (1u << QC_TARGET_REF)) secs[n++] = (section){QC_SEC_TARGET, 1, NULL};
+    for (int32_t i = 0; i < n_code; i++) {
+        /* Borrowed bytes: wbuf is only read by assemble(). */
+        code_bufs[i] = (wbuf){.p = code->secs[i].data, .len = code->secs[i].len};
+        secs[n++] = (section){code->secs[i].kind, code->secs[i].target, &code_bufs[i]};
+    }
     int failed = t.data.failed || body.failed || graph.failed || consts.failed || planb.failed;
     if (!failed) assemble(secs, n, &image);
     failed |= image.failed;
@@ -256,12 +278,16 @@ qc_status qc_artifact_write_file(const qc_graph *g, const qc_plan *plan, const c
     size_t len;
     qc_status st = qc_artifact_write_mem(g, plan, &img, &len);
     if (st) return st;
+    st = qc_artifact_write_image(img, len, path);
+    free(img);
+    return st;
+}
+
+qc_status qc_artifact_write_image(const uint8_t *img, size_t len, const char *path) {
+    qc_status st = NULL;
     size_t n = strlen(path) + 48;
     char *tmp = malloc(n);
-    if (!tmp) {
-        free(img);
-        return qc_error(QC_ERR_NOMEM, "out of memory");
-    }
+    if (!tmp) return qc_error(QC_ERR_NOMEM, "out of memory");
     snprintf(tmp, n, "%s.partial%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) {
@@ -278,7 +304,6 @@ qc_status qc_artifact_write_file(const qc_graph *g, const qc_plan *plan, const c
         if (st) remove(tmp);
     }
     free(tmp);
-    free(img);
     return st;
 }
 

@@ -21,6 +21,15 @@ typedef struct qc_plan qc_plan;
 qc_status qc_artifact_write_mem(const qc_graph *g, const qc_plan *plan, uint8_t **out,
                                 size_t *len);
 
+/* Same, with the targets to mark (bit set 1 << QC_TARGET_*; the ref marker
+ * is written when QC_TARGET_REF is in it) and the backends' code sections
+ * (compiler/target.h) appended after PLAN. */
+typedef struct qc_code_sections qc_code_sections;
+qc_status qc_artifact_write_mem_ex(const qc_graph *g, const qc_plan *plan, uint32_t targets,
+                                   const qc_code_sections *code, uint8_t **out, size_t *len);
+/* Writes an image to path atomically (temp file + rename). */
+qc_status qc_artifact_write_image(const uint8_t *img, size_t len, const char *path);
+
 /* Same, to `path`, atomically: written to a temporary file next to it and
  * renamed into place, so on any error no (partial) file is left behind and
  * an existing file at `path` is untouched. */

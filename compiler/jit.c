@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "compiler/artifact_write.h"
+#include "compiler/target.h"
 #include "ir/ir.h"
 #include "passes/memplan.h"
 #include "passes/pass.h"
@@ -18,33 +19,89 @@ qc_status qc_compile_optimize(qc_graph *g) {
     return st ? qc_status_wrap(st, "qc_compile_optimize") : NULL;
 }
 
-qc_status qc_compile_to_memory(const qc_graph *g, void **buf, size_t *len) {
+void qc_compile_options_init(qc_compile_options *o) {
+    if (o) *o = (qc_compile_options){0};
+}
+
+/* Runs every requested target's lowering over g and plan. */
+static qc_status lower_targets(const qc_graph *g, const qc_plan *plan,
+                               const qc_compile_options *o, uint32_t targets,
+                               qc_code_sections *code) {
+    for (int32_t i = 0; i < qc_target_lowering_count(); i++) {
+        const qc_target_lowering *l = qc_target_lowering_at(i);
+        if (!(targets & (1u << l->target))) continue;
+        qc_status st = l->lower(g, plan, o, code);
+        if (st) return qc_status_wrap(st, "lowering '%s' to %s", g->name, l->name);
+    }
+    return NULL;
+}
+
+qc_status qc_compile_to_memory_opts(const qc_graph *g, const qc_compile_options *opts,
+                                    void **buf, size_t *len) {
     if (!buf || !len) return qc_error(QC_ERR_INVALID, "qc_compile_to_memory: buf or len is NULL");
     *buf = NULL;
     *len = 0;
     if (!g) return qc_error(QC_ERR_INVALID, "qc_compile_to_memory: graph is NULL");
-    qc_status st = qc_graph_verify(g);
+    qc_compile_options none = {0};
+    const qc_compile_options *o = opts ? opts : &none;
+    uint32_t targets = 0;
+    qc_status st = qc_target_list_parse(o->targets, &targets);
+    if (st) return qc_status_wrap(st, "qc_compile_to_memory");
+    st = qc_graph_verify(g);
     if (st) return qc_status_wrap(st, "qc_compile_to_memory: graph '%s'", g->name);
     qc_plan plan = {0};
     st = qc_memplan(g, &plan);
     if (st) return qc_status_wrap(st, "qc_compile_to_memory: planning memory of '%s'", g->name);
+    qc_code_sections code = {0};
+    st = lower_targets(g, &plan, o, targets, &code);
     uint8_t *img = NULL;
-    st = qc_artifact_write_mem(g, &plan, &img, len);
+    if (!st) {
+        st = qc_artifact_write_mem_ex(g, &plan, targets, &code, &img, len);
+        if (st) st = qc_status_wrap(st, "qc_compile_to_memory: writing '%s'", g->name);
+    }
+    qc_code_sections_free(&code);
     qc_plan_free(&plan);
-    if (st) return qc_status_wrap(st, "qc_compile_to_memory: writing '%s'", g->name);
+    if (st) return st;
     *buf = img;
     return NULL;
 }
 
-qc_status qc_compile_jit(qc_runtime *rt, const qc_graph *g, qc_model **out) {
+qc_status qc_compile_to_memory(const qc_graph *g, void **buf, size_t *len) {
+    return qc_compile_to_memory_opts(g, NULL, buf, len);
+}
+
+qc_status qc_compile_to_file(const qc_graph *g, const qc_compile_options *opts,
+                             const char *path) {
+    if (!path) return qc_error(QC_ERR_INVALID, "qc_compile_to_file: path is NULL");
+    void *img = NULL;
+    size_t len = 0;
+    qc_status st = qc_compile_to_memory_opts(g, opts, &img, &len);
+    if (!st) st = qc_artifact_write_image(img, len, path);
+    free(img);
+    return st;
+}
+
+qc_status qc_compile_jit_opts(qc_runtime *rt, const qc_graph *g, const qc_compile_options *opts,
+                              qc_model **out) {
     if (!out) return qc_error(QC_ERR_INVALID, "qc_compile_jit: out is NULL");
     *out = NULL;
     if (!rt) return qc_error(QC_ERR_INVALID, "qc_compile_jit: runtime is NULL");
+    qc_compile_options o = {0};
+    if (opts) o = *opts;
+    /* Default: code for the device this runtime opened (ref runs GRAPH). */
+    if (!o.targets || !*o.targets) {
+        const char *dev = qc_runtime_device_name(rt);
+        o.targets = qc_target_lowering_find(dev) ? dev : "ref";
+    }
     void *img = NULL;
     size_t len = 0;
-    qc_status st = qc_compile_to_memory(g, &img, &len);
+    qc_status st = qc_compile_to_memory_opts(g, &o, &img, &len);
     if (st) return st;
     st = qc_model_load_memory(rt, img, len, QC_LOAD_COPY, out);
     free(img);
     return st ? qc_status_wrap(st, "qc_compile_jit: loading the compiled '%s'", g->name) : NULL;
+}
+
+qc_status qc_compile_jit(qc_runtime *rt, const qc_graph *g, qc_model **out) {
+    return qc_compile_jit_opts(rt, g, NULL, out);
 }

@@ -8,6 +8,15 @@
 
 static const qc_hal_driver *const drivers[] = {
     &qc_hal_ref_driver,
+#ifdef QC_HAVE_CPU
+    &qc_hal_cpu_driver,
+#endif
+#ifdef QC_HAVE_VULKAN
+    &qc_hal_vulkan_driver,
+#endif
+#ifdef QC_HAVE_CUDA
+    &qc_hal_cuda_driver,
+#endif
 };
 
 #define N_DRIVERS ((int32_t)(sizeof drivers / sizeof drivers[0]))

@@ -88,6 +88,10 @@ qc_status qc_hal_open(const char *name, const qc_hal_create_params *params,
                       const qc_hal_driver **driver, qc_device **out);
 
 /* The drivers the registry knows. */
-extern const qc_hal_driver qc_hal_ref_driver;   /* backends/ref/hal.c */
+extern const qc_hal_driver qc_hal_ref_driver;      /* backends/ref/hal.c */
+/* Built in when cmake/backends.cmake enables them (QC_HAVE_<B>). */
+extern const qc_hal_driver qc_hal_cpu_driver;      /* backends/cpu/hal*.c */
+extern const qc_hal_driver qc_hal_vulkan_driver;   /* backends/vulkan/hal*.c */
+extern const qc_hal_driver qc_hal_cuda_driver;     /* backends/cuda/hal*.c */
 
 #endif

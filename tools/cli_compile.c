@@ -1,4 +1,4 @@
-/* cli_compile.c — `qcomp compile MODEL [--target ref] -o OUT.qcm [--batch N]`.
+/* cli_compile.c — `qcomp compile MODEL [--target ref,cpu,...] [--cpu NAME] -o OUT.qcm [--batch N]`.
  *
  * Loads and verifies a model (.qcir or .onnx), optionally fixes its symbolic
  * batch dim, runs the compile pipeline (const_fold, dce, then qdq_fold and
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "compiler/artifact_write.h"
+#include "compiler/target.h"
 #include "ir/ir.h"
 #include "passes/memplan.h"
 #include "passes/pass.h"
@@ -21,25 +21,29 @@
 #define MAX_BATCH 1000000000L
 
 typedef struct compile_opts {
-    const char *model, *out, *target;
+    const char *model, *out, *target, *cpu;
     long batch;   /* -1: keep the symbolic dim */
 } compile_opts;
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: qcomp compile MODEL -o OUT.qcm [--target ref] [--batch N]\n"
+            "usage: qcomp compile MODEL -o OUT.qcm [--target T[,T...]] [--cpu NAME] [--batch N]\n"
             "\n"
             "Compiles MODEL (a .qcir text IR file or an .onnx model) to a .qcm artifact\n"
             "that `qcomp run` and libqcrt load.\n"
             "\n"
             "  -o, --output FILE  the artifact to write (replaced atomically)\n"
-            "  --target NAME      code to include: ref (default; the reference\n"
-            "                     interpreter runs the graph). cpu, vulkan and cuda are\n"
-            "                     not available yet\n"
+            "  --target LIST      comma-separated targets whose code goes into the\n"
+            "                     artifact: ref (default; the reference interpreter runs\n"
+            "                     the graph), cpu, vulkan, cuda (those built in: %s);\n"
+            "                     the runtime picks one at load\n"
+            "  --cpu NAME         cpu target: native (default: this host) or an LLVM CPU\n"
+            "                     name (x86-64-v3, x86-64-v4, sapphirerapids, znver4, ...)\n"
             "  --batch N          fix the model's symbolic batch dim to N (default: keep\n"
             "                     it symbolic, bound when the model runs)\n"
             "\n"
-            "Exit status: 0 ok, 1 error, 2 usage.\n");
+            "Exit status: 0 ok, 1 error, 2 usage.\n",
+            qc_compile_targets_available());
 }
 
 static int usage_error(void) {
@@ -66,6 +70,9 @@ static int parse_args(int argc, char **argv, compile_opts *o) {
         } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--target", &v))) {
             if (m < 0) return usage_error();
             o->target = v;
+        } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--cpu", &v))) {
+            if (m < 0) return usage_error();
+            o->cpu = v;
         } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--batch", &v))) {
             if (m < 0) return usage_error();
             if (!qc_cli_parse_int(v, 1, MAX_BATCH, &o->batch)) {
@@ -94,14 +101,6 @@ static int parse_args(int argc, char **argv, compile_opts *o) {
     return -1;
 }
 
-static qc_status check_target(const char *t) {
-    if (!strcmp(t, "ref")) return NULL;
-    if (!strcmp(t, "cpu") || !strcmp(t, "vulkan") || !strcmp(t, "cuda"))
-        return qc_error(QC_ERR_UNSUPPORTED, "target '%s' is not available yet (available: ref)",
-                        t);
-    return qc_error(QC_ERR_NOT_FOUND, "unknown target '%s' (available: ref)", t);
-}
-
 /* Replaces the symbolic dim by `batch` everywhere; the graph becomes static. */
 static qc_status bind_batch(qc_graph *g, long batch) {
     for (int32_t i = 0; i < g->n_values; i++) {
@@ -113,18 +112,19 @@ static qc_status bind_batch(qc_graph *g, long batch) {
 }
 
 static qc_status compile_model(const compile_opts *o) {
-    qc_status st = check_target(o->target);
+    qc_compile_options co;
+    qc_compile_options_init(&co);
+    co.targets = o->target;
+    co.cpu = o->cpu;
+    uint32_t targets;
+    qc_status st = qc_target_list_parse(o->target, &targets);   /* fail before loading */
     if (st) return st;
     qc_graph *g = NULL;
     st = qc_cli_load_model(o->model, true, &g);
     if (st) return st;
     if (o->batch > 0 && g->batch) st = bind_batch(g, o->batch);
     if (!st) st = qc_cli_name_file(qc_compile_optimize(g), o->model);
-    qc_plan plan;
-    memset(&plan, 0, sizeof plan);
-    if (!st) st = qc_cli_name_file(qc_memplan(g, &plan), o->model);
-    if (!st) st = qc_artifact_write_file(g, &plan, o->out);
-    qc_plan_free(&plan);
+    if (!st) st = qc_cli_name_file(qc_compile_to_file(g, &co, o->out), o->model);
     qc_graph_destroy(g);
     return st;
 }

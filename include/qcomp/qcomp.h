@@ -36,12 +36,40 @@ qc_status qc_ref_run(const qc_graph *g, const qc_tensor *inputs, int32_t n_input
  * qdq_fold, fuse, dce: those present in this build) and verifies the result;
  * the same passes `qcomp compile` runs before writing. */
 qc_status qc_compile_optimize(qc_graph *g);
-/* The artifact image, malloc'd; the caller free()s *buf. */
+/* What to generate. Zero-initialize (or qc_compile_options_init) and set
+ * what you need; later fields may be added, so never rely on its size. */
+typedef struct qc_compile_options {
+    /* Comma-separated targets whose code goes into the artifact: "ref",
+     * "cpu", "vulkan", "cuda" (those built into this libqcomp, see
+     * qc_compile_targets_available). NULL or "" = "ref". One artifact may
+     * carry several; the runtime picks one at load. */
+    const char *targets;
+    /* cpu target: the CPU to generate code for, "native" (NULL: the host,
+     * with its features detected at compile time) or an LLVM CPU name such
+     * as "x86-64-v3", "x86-64-v4", "sapphirerapids", "znver4". */
+    const char *cpu;
+} qc_compile_options;
+
+void qc_compile_options_init(qc_compile_options *o);
+/* "ref,cpu,..." : the targets this build can generate code for. */
+const char *qc_compile_targets_available(void);
+
+/* The artifact image, malloc'd; the caller free()s *buf. opts may be NULL
+ * (target ref only). */
 qc_status qc_compile_to_memory(const qc_graph *g, void **buf, size_t *len);
+qc_status qc_compile_to_memory_opts(const qc_graph *g, const qc_compile_options *opts,
+                                    void **buf, size_t *len);
+/* Writes the artifact to path atomically (no partial file on any error). */
+qc_status qc_compile_to_file(const qc_graph *g, const qc_compile_options *opts,
+                             const char *path);
 /* Compiles g and loads the image into rt (copied, so nothing outlives the
  * call but the model): a qc_model ready for qc_session_create, released with
  * qc_model_release. */
 qc_status qc_compile_jit(qc_runtime *rt, const qc_graph *g, qc_model **out);
+/* Same with options; with opts->targets NULL the target is the runtime's
+ * device ("ref" for the ref device, "cpu" for cpu, ...). */
+qc_status qc_compile_jit_opts(qc_runtime *rt, const qc_graph *g, const qc_compile_options *opts,
+                              qc_model **out);
 
 #ifdef __cplusplus
 }

@@ -30,8 +30,10 @@ q inspect "$TMP/q4.qcm"
 expect_out "batch bound" "input x: u8[4,16]"
 
 # errors: nothing written
-q compile tests/ir/quant.qcir --target cpu -o "$TMP/x.qcm"
-expect_error "cpu target" "target 'cpu' is not available yet"
+q compile tests/ir/quant.qcir --target ref,tpu -o "$TMP/x.qcm"
+expect_error "unknown target in a list" "unknown target 'tpu'"
+q compile tests/ir/quant.qcir --target ref,,cpu -o "$TMP/x.qcm"
+expect_error "empty list entry" "empty or overlong entry in the target list"
 q compile tests/ir/quant.qcir --target tpu -o "$TMP/x.qcm"
 expect_error "unknown target" "unknown target 'tpu'"
 q compile tests/bad_input/does_not_exist.qcir -o "$TMP/x.qcm"
