@@ -38,19 +38,22 @@ endif()
 qc_backend_option(QC_WITH_CUDA QC_HAVE_CUDA "CUDA toolkit headers (cublasLt.h)")
 
 # A backend is built when its packages are enabled AND its code exists
-# (backends/<b>/ has a lowering); QC_BACKEND_<B> says which. Each backend's
+# (cmake/backend_<b>.cmake and backends/<b>/hal.c); QC_BACKEND_<B> says which. Each backend's
 # cmake/backend_<b>.cmake (when present) adds its include dirs and libraries
 # to the targets qcomp / qcrt after they are defined (see CMakeLists.txt).
 set(QC_BACKEND_CPU OFF)
 set(QC_BACKEND_VULKAN OFF)
 set(QC_BACKEND_CUDA OFF)
-if(QC_WITH_LLVM_ENABLED AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/cmake/backend_cpu.cmake)
+if(QC_WITH_LLVM_ENABLED AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/cmake/backend_cpu.cmake
+   AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/backends/cpu/hal.c)
   set(QC_BACKEND_CPU ON)
 endif()
-if(QC_WITH_VULKAN_ENABLED AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/cmake/backend_vulkan.cmake)
+if(QC_WITH_VULKAN_ENABLED AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/cmake/backend_vulkan.cmake
+   AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/backends/vulkan/hal.c)
   set(QC_BACKEND_VULKAN ON)
 endif()
-if(QC_WITH_CUDA_ENABLED AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/cmake/backend_cuda.cmake)
+if(QC_WITH_CUDA_ENABLED AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/cmake/backend_cuda.cmake
+   AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/backends/cuda/hal.c)
   set(QC_BACKEND_CUDA ON)
 endif()
 
