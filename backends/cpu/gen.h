@@ -1,0 +1,48 @@
+/* gen.h — internal: the cpu backend's kernel generators.
+ *
+ * The lowering (backends/cpu/lower.c) walks the optimized graph and, for
+ * each node, calls the generator registered for its op. A generator adds
+ * ONE external function named k->symbol (set by the caller) to cg->mod with
+ * the signature of kernel_abi.h, and fills in the rest of *k. A generator
+ * that does not handle a node's configuration (dtype, attribute, shape)
+ * returns QC_ERR_UNSUPPORTED with the reason; the node then runs on the
+ * ref kernel inside the cpu device, and `qcomp inspect` reports it. Any
+ * other error fails the compile.
+ *
+ * Shapes: every dim is static except the model's one symbolic batch dim
+ * (QC_DIM_SYM in the graph's types), bound at run time and passed to the
+ * kernel in qc_cpu_kargs.batch.
+ *
+ * Numerics: integer results must be bit-identical to the ref kernels
+ * (ir/quant.h: int32 accumulation; requantize = fp32 multiply of the
+ * accumulator by the precomputed multiplier, round half to even, + zp,
+ * saturate); no fast-math flags, no FMA contraction in quantized paths. */
+#ifndef QC_BACKENDS_CPU_GEN_H
+#define QC_BACKENDS_CPU_GEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backends/cpu/cg.h"
+#include "backends/cpu/kernel_abi.h"
+#include "ir/ir.h"
+
+typedef struct qc_cpu_kernel {
+    char symbol[64];          /* set by the caller: the function to define */
+    int64_t units_a, units_b; /* work units = units_a + units_b * batch */
+    int64_t grain;            /* smallest chunk worth a task (>= 1) */
+    uint8_t *packed;          /* malloc'd pre-packed constants, or NULL; the
+                               * caller takes ownership */
+    size_t packed_len;
+    char variant[48];         /* what was generated, e.g. "qgemm avx512vnni 8x32" */
+} qc_cpu_kernel;
+
+typedef qc_status (*qc_cpu_gen_fn)(qc_cpu_cg *cg, const qc_graph *g, int32_t node,
+                                   qc_cpu_kernel *k);
+
+/* Quantized GEMM family (backends/cpu/gen_qgemm.c, gen_qconv.c):
+ * qc.QGemm, QLinearMatMul, MatMulInteger; qc.QConv, QLinearConv, ConvInteger. */
+qc_status qc_cpu_gen_qgemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+qc_status qc_cpu_gen_qconv(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+
+#endif
