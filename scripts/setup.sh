@@ -21,6 +21,18 @@ PACKAGES=(
   libonnx-dev       # /usr/include/onnx/onnx.proto
   libonnx-testdata  # ONNX backend node tests (tests/onnx_node)
   python3-onnx      # regenerating tests/onnx/*.onnx (tests/onnx/gen_models.py); tests need no python
+  # backends (cmake/backends.cmake enables each when its packages are present)
+  llvm-19-dev       # cpu backend: LLVM C API (codegen, ORC LLJIT), libLLVM-19
+  lld-19            # cpu backend: links the AOT object into the artifact's shared object
+  glslang-dev       # vulkan backend: GLSL -> SPIR-V through the glslang C API
+  glslang-tools     # glslangValidator, for checking shaders by hand
+  libvulkan-dev     # vulkan headers (the runtime dlopens libvulkan.so.1)
+  mesa-vulkan-drivers # lavapipe: Vulkan on the CPU, so vulkan tests run without a GPU
+  vulkan-tools      # vulkaninfo
+  spirv-tools       # spirv-val: validates generated SPIR-V in tests
+  # benchmarks
+  python3-matplotlib # bench/plot.py
+  hyperfine         # timing whole commands
 )
 
 if [ "${1:-}" = "--generators" ]; then

@@ -50,9 +50,12 @@ if build build-asan -DCMAKE_BUILD_TYPE=Debug -DQC_SANITIZE=ON; then
     run_ctest --test-dir build-asan -L 'unit|onnx'
 fi
 
+# CI fuzzes every parser for 60 s; a local run defaults to 30 s each.
+if [ "${CI:-}" = "true" ]; then fuzz_default=60; else fuzz_default=30; fi
+fuzz_seconds=${QC_FUZZ_SECONDS:-$fuzz_default}
 if command -v clang-19 >/dev/null 2>&1; then
-  echo "==== fuzz (libFuzzer, ${QC_FUZZ_SECONDS:-30}s per target)"
-  if ./tests/fuzz/run.sh "${QC_FUZZ_SECONDS:-30}"; then total_pass=$((total_pass + 4))   # one per fuzz target
+  echo "==== fuzz (libFuzzer, ${fuzz_seconds}s per target)"
+  if ./tests/fuzz/run.sh "$fuzz_seconds"; then total_pass=$((total_pass + 4))   # one per fuzz target
   else total_fail=$((total_fail + 1)); fi
 else
   echo "==== fuzz: skipped (clang-19 missing; scripts/setup.sh installs it)"
