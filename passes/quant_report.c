@@ -184,6 +184,12 @@ static void json_str(FILE *f, const char *s) {
 }
 
 qc_status qc_quant_report_json(const qc_quant_report *r, FILE *f) {
+    return qc_quant_report_json_ext(r, NULL, NULL, NULL, f);
+}
+
+qc_status qc_quant_report_json_ext(const qc_quant_report *r, const char *key,
+                                   void (*extra)(const void *user, FILE *f), const void *user,
+                                   FILE *f) {
     fputs("{\n  \"layers\": [", f);
     for (int32_t i = 0; i < r->n_layers; i++) {
         const qc_quant_layer *l = &r->layers[i];
@@ -221,6 +227,12 @@ qc_status qc_quant_report_json(const qc_quant_report *r, FILE *f) {
     fprintf(f, ",\n  \"val_samples\": %lld,\n  \"passthrough\": %s,\n  \"note\": ",
             (long long)r->val_samples, r->passthrough ? "true" : "false");
     json_str(f, r->note);
+    if (key && extra) {
+        fputs(",\n  ", f);
+        json_str(f, key);
+        fputs(": ", f);
+        extra(user, f);
+    }
     fputs("\n}\n", f);
     return ferror(f) ? qc_error(QC_ERR_IO, "writing the JSON report failed") : NULL;
 }

@@ -105,5 +105,10 @@ qc_status qc_quant_output_error(const qc_graph *fp, const qc_graph *q, const qc_
                                 int32_t n_inputs, double *rel_err);
 void qc_quant_report_print(const qc_quant_report *r, FILE *f);
 qc_status qc_quant_report_json(const qc_quant_report *r, FILE *f);
+/* The same with one more top-level member: `key` and the JSON value that
+ * extra(user, f) writes (the mixed-precision driver adds its choice). */
+qc_status qc_quant_report_json_ext(const qc_quant_report *r, const char *key,
+                                   void (*extra)(const void *user, FILE *f), const void *user,
+                                   FILE *f);
 
 #endif

@@ -1,7 +1,9 @@
 /* cli_quantize.c — `qcomp quantize MODEL --scheme S [--calib DATA.npy ...]
  * [--method M] [--percentile P] [--per-tensor] [--asymmetric] [--act-type
  * u8|i8] [--group G] [--centroids K] [--val X.npy --labels Y.npy]
- * [--report FILE.json] -o OUT.qcir|OUT.onnx` (.onnx: standard QDQ ONNX).
+ * [--report FILE.json] -o OUT.qcir|OUT.onnx` (.onnx: standard QDQ ONNX), and
+ * `--scheme mixed --accuracy-budget B [--candidates LIST] [--target T]`
+ * (passes/mixed.h: a scheme per layer chosen to meet B at the lowest cost).
  *
  * Post-training quantization in one command: load, calibrate (float graph on
  * the ref interpreter, batches of 64 rows), rewrite to QDQ IR
@@ -20,6 +22,7 @@
 #include "frontend/onnx/onnx.h"
 #include "ir/ir.h"
 #include "passes/calibrate.h"
+#include "passes/mixed.h"
 #include "passes/quantize.h"
 #include "tools/cli.h"
 #include "tools/cli_args.h"
@@ -27,12 +30,16 @@
 #define CMD "quantize"
 #define MAX_CALIB 64
 #define CALIB_BATCH 64
+#define MIXED_EVAL_ROWS 256   /* rows of the first --calib file the mixed search measures on */
 
 typedef struct q_opts {
     const char *model, *out, *report, *val, *labels;
     const char *calib[MAX_CALIB];
     int n_calib;
     qc_quant_config cfg;
+    bool mixed;
+    const char *budget, *candidates, *target;
+    qc_mixed_config mcfg;
 } q_opts;
 
 static void usage(FILE *f) {
@@ -41,11 +48,13 @@ static void usage(FILE *f) {
             "                      [--percentile P] [--per-tensor] [--asymmetric]\n"
             "                      [--act-type u8|i8] [--group 32|64|128] [--centroids 16|256]\n"
             "                      [--val X.npy --labels Y.npy] [--report FILE.json] -o OUT.qcir|OUT.onnx\n"
+            "       qcomp quantize MODEL --scheme mixed --accuracy-budget B [--calib DATA.npy]...\n"
+            "                      [--val X.npy --labels Y.npy] [--candidates LIST] [--target T] -o OUT\n"
             "\n"
             "Post-training quantization of a float model (.onnx or .qcir) into QDQ IR.\n"
             "\n"
             "  --scheme S        int8, int8-dynamic, int8-weight, int4-weight, fp16, bf16,\n"
-            "                    fp8-e4m3, fp8-e5m2, 16x8, kmeans\n"
+            "                    fp8-e4m3, fp8-e5m2, 16x8, kmeans, or mixed (a scheme per layer)\n"
             "  --calib FILE      calibration inputs (.npy, batch dim first; repeat for more\n"
             "                    files; NAME=FILE for models with several inputs); needed by\n"
             "                    int8, 16x8 and the fp8 schemes\n"
@@ -58,6 +67,12 @@ static void usage(FILE *f) {
             "  --centroids K     kmeans codebook size, 16 or 256 (default 256)\n"
             "  --val X --labels Y  top-1 accuracy before/after (argmax of output 0)\n"
             "  --report FILE     write the report as JSON\n"
+            "  --accuracy-budget B  mixed: P = max top-1 drop in percentage points (needs\n"
+            "                    --val/--labels), e.g. 0.5; rel=E = max relative L2 error\n"
+            "                    of output 0 on the first --calib file, e.g. rel=0.01\n"
+            "  --candidates LIST mixed: schemes to choose from, comma-separated; none = keep\n"
+            "                    float (default int4-weight,int8,fp8-e4m3,16x8,none)\n"
+            "  --target T        mixed: cost model of cpu (default), cuda or vulkan\n"
             "  -o OUT            write the quantized model (.qcir text IR)\n"
             "\n"
             "Prints a per-layer table (scales, zero points, SQNR, relative error) and the\n"
@@ -67,6 +82,46 @@ static void usage(FILE *f) {
 static int usage_error(void) {
     usage(stderr);
     return QC_EXIT_USAGE;
+}
+
+/* The mixed-precision options: only with --scheme mixed, which needs a
+ * well-formed budget (a top-1 budget needs labels). */
+static int parse_mixed(q_opts *o) {
+    qc_mixed_config *mc = &o->mcfg;
+    if (!o->mixed) {
+        const char *opt = o->budget ? "--accuracy-budget" : o->candidates ? "--candidates"
+                          : o->target ? "--target" : NULL;
+        if (!opt) return -1;
+        qc_cli_error(CMD, "%s goes with --scheme mixed", opt);
+        return usage_error();
+    }
+    if (!o->budget) {
+        qc_cli_error(CMD, "--scheme mixed needs --accuracy-budget B (P percentage points of "
+                          "top-1 with --val/--labels, or rel=E)");
+        return usage_error();
+    }
+    if (!qc_mixed_budget_parse(o->budget, &mc->metric, &mc->budget)) {
+        qc_cli_error(CMD, "--accuracy-budget '%s' is neither P (top-1 drop in percentage points, "
+                          "0..100) nor rel=E (relative output error, E >= 0)", o->budget);
+        return usage_error();
+    }
+    if (mc->metric == QC_MIXED_ACC_DROP && !o->val) {
+        qc_cli_error(CMD, "--accuracy-budget %s is a top-1 drop in percentage points and needs "
+                          "--val and --labels (rel=E budgets the relative output error)", o->budget);
+        return usage_error();
+    }
+    if (o->candidates && !qc_mixed_candidates_parse(o->candidates, mc->candidates,
+                                                    &mc->n_candidates)) {
+        qc_cli_error(CMD, "--candidates '%s': give up to %d distinct per-layer schemes separated "
+                          "by commas (int8, int8-dynamic, int8-weight, int4-weight, fp8-e4m3, "
+                          "fp8-e5m2, 16x8, kmeans, none)", o->candidates, QC_MIXED_MAX_CAND);
+        return usage_error();
+    }
+    if (o->target && !qc_mixed_target_parse(o->target, &mc->target)) {
+        qc_cli_error(CMD, "--target is cpu, cuda or vulkan, got '%s'", o->target);
+        return usage_error();
+    }
+    return -1;
 }
 
 static int parse_args(int argc, char **argv, q_opts *o) {
@@ -83,7 +138,8 @@ static int parse_args(int argc, char **argv, q_opts *o) {
         long n;
         if ((m = qc_cli_option(CMD, argc, argv, &i, "--scheme", &v))) {
             if (m < 0) return usage_error();
-            if (!qc_qscheme_parse(v, &o->cfg.scheme)) {
+            o->mixed = !strcmp(v, "mixed");
+            if (!o->mixed && !qc_qscheme_parse(v, &o->cfg.scheme)) {
                 qc_cli_error(CMD, "unknown scheme '%s'", v);
                 return usage_error();
             }
@@ -135,6 +191,15 @@ static int parse_args(int argc, char **argv, q_opts *o) {
         } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--labels", &v))) {
             if (m < 0) return usage_error();
             o->labels = v;
+        } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--accuracy-budget", &v))) {
+            if (m < 0) return usage_error();
+            o->budget = v;
+        } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--candidates", &v))) {
+            if (m < 0) return usage_error();
+            o->candidates = v;
+        } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--target", &v))) {
+            if (m < 0) return usage_error();
+            o->target = v;
         } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--report", &v))) {
             if (m < 0) return usage_error();
             o->report = v;
@@ -157,7 +222,7 @@ static int parse_args(int argc, char **argv, q_opts *o) {
         }
     }
     const char *missing = !o->model ? "no MODEL given"
-                          : o->cfg.scheme == QC_QS_NONE ? "no --scheme given"
+                          : o->cfg.scheme == QC_QS_NONE && !o->mixed ? "no --scheme given"
                           : !o->out ? "no output given (-o OUT.qcir)"
                           : (!o->val != !o->labels) ? "--val and --labels go together"
                                                     : NULL;
@@ -165,7 +230,7 @@ static int parse_args(int argc, char **argv, q_opts *o) {
         qc_cli_error(CMD, "%s", missing);
         return usage_error();
     }
-    return -1;
+    return parse_mixed(o);
 }
 
 /* Binds each --calib argument to a graph input: plain FILE for one-input
@@ -225,16 +290,58 @@ static qc_status first_batch(const qc_graph *g, const q_opts *o, qc_tensor *t) {
     return st;
 }
 
-static qc_status write_text(const char *path, const qc_graph *g, const qc_quant_report *r) {
+static void mixed_json(const void *r, FILE *f) { qc_mixed_json(r, f); }
+
+static qc_status write_text(const char *path, const qc_graph *g, const qc_quant_report *r,
+                            const qc_mixed_result *mr) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (!f) return qc_error(QC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    qc_status st = g ? qc_graph_print(g, f) : qc_quant_report_json(r, f);
+    qc_status st = g    ? qc_graph_print(g, f)
+                   : mr ? qc_quant_report_json_ext(r, "mixed", mixed_json, mr, f)
+                        : qc_quant_report_json(r, f);
     if (fclose(f) != 0 && !st) st = qc_error(QC_ERR_IO, "%s: write failed", path);
     if (!st && rename(tmp, path) != 0)
         st = qc_error(QC_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
     if (st) remove(tmp);
+    return st;
+}
+
+/* --scheme mixed: measures on the first --calib file (at most
+ * MIXED_EVAL_ROWS rows), or on --val when there is no calibration data; a
+ * failed search still prints what it measured. */
+static qc_status run_mixed(const qc_graph *g, const qc_calib *calib, q_opts *o, qc_graph **q,
+                           qc_quant_report *rep, qc_mixed_result *mr) {
+    qc_tensor ex = {0}, vx = {0}, vy = {0};
+    const char *path = o->n_calib ? o->calib[0] : o->val;
+    if (g->n_inputs != 1)
+        return qc_error(QC_ERR_UNSUPPORTED,
+                        "--scheme mixed measures models with one input (this one has %d)",
+                        (int)g->n_inputs);
+    if (!path)
+        return qc_error(QC_ERR_INVALID,
+                        "--scheme mixed needs data to measure on: give --calib DATA.npy");
+    qc_status st = qc_cli_read_tensor(path, &ex);
+    if (!st) st = qc_calib_check_input(g, 0, &ex, path);
+    if (!st && ex.desc.dims[0] > MIXED_EVAL_ROWS) ex.desc.dims[0] = MIXED_EVAL_ROWS;
+    if (!st && o->val) {
+        st = qc_cli_read_tensor(o->val, &vx);
+        if (!st) st = qc_cli_read_tensor(o->labels, &vy);
+    }
+    qc_mixed_config mc = o->mcfg;
+    mc.base = o->cfg;
+    mc.eval = &ex;
+    mc.n_eval = 1;
+    mc.val_x = o->val ? &vx : NULL;
+    mc.val_y = o->val ? &vy : NULL;
+    if (!st) {
+        st = qc_mixed_quantize(g, calib, &mc, q, rep, mr);
+        if (st && mr->n_layers && mr->layers[0].n_cand) qc_mixed_print(mr, stdout);
+    }
+    qc_tensor_release(&ex);
+    qc_tensor_release(&vx);
+    qc_tensor_release(&vy);
     return st;
 }
 
@@ -253,6 +360,8 @@ int qc_cli_quantize(int argc, char **argv) {
     qc_quant_report rep;
     memset(&rep, 0, sizeof rep);
     qc_tensor batch = {0}, vx = {0}, vy = {0};
+    qc_mixed_result mres;
+    memset(&mres, 0, sizeof mres);
     qc_status st = qc_cli_load_model(o.model, true, &g);
     bool pre = !st && qc_graph_is_quantized(g);
     if (!st && !pre && qc_qscheme_needs_calib(o.cfg.scheme) && !o.n_calib)
@@ -265,7 +374,11 @@ int qc_cli_quantize(int argc, char **argv) {
             st = load_calib(g, &o, calib);
         }
     }
-    if (!st) st = qc_quantize_graph(g, calib, &o.cfg, &q, &rep);
+    if (!st && o.mixed) {
+        st = run_mixed(g, calib, &o, &q, &rep, &mres);
+    } else if (!st) {
+        st = qc_quantize_graph(g, calib, &o.cfg, &q, &rep);
+    }
     if (!st && !pre) {   /* measured on the first calibration (or validation) batch */
         qc_status bs = first_batch(g, &o, &batch);
         if (!bs && rep.n_layers) st = qc_quant_measure_layers(g, q, &batch, 1, &rep);
@@ -283,17 +396,19 @@ int qc_cli_quantize(int argc, char **argv) {
     }
     if (!st) {
         qc_quant_report_print(&rep, stdout);
+        if (o.mixed) qc_mixed_print(&mres, stdout);
         if (!qc_cli_flush(CMD, stdout, "the report")) rc = QC_EXIT_ERROR;
     }
-    if (!st && o.report) st = write_text(o.report, NULL, &rep);
+    if (!st && o.report) st = write_text(o.report, NULL, &rep, o.mixed ? &mres : NULL);
     /* .onnx: a standard QDQ model ONNX Runtime can run (export picks the
      * lowest opset that fits); anything else: qcomp's text IR. */
     if (!st) st = ends_with(o.out, ".onnx") ? qc_onnx_export_file(q, 0, o.out)
-                                            : write_text(o.out, q, &rep);
+                                            : write_text(o.out, q, &rep, NULL);
     qc_tensor_release(&batch);
     qc_tensor_release(&vx);
     qc_tensor_release(&vy);
     qc_quant_report_free(&rep);
+    qc_mixed_result_free(&mres);
     qc_calib_destroy(calib);
     qc_graph_destroy(q);
     qc_graph_destroy(g);
