@@ -10,7 +10,9 @@ precision, and writes the results file.
 Precision families: fp32 rows are compared with the peer's fastest fp32
 config; int8 and int8-dynamic rows with the peer's fastest int8 config of
 either kind (the question a user asks: "how fast does this run in int8?"),
-naming which config that was. Ratios use the median (p50) latency.
+naming which config that was. Ratios use the median (p50) latency. Rows
+with a "case" field (bench/run_models.sh: model and batch) are compared only
+within their case.
 """
 import argparse
 import json
@@ -39,13 +41,15 @@ def family(precision):
 
 
 def label(r):
+    case = f"[{r['case']}] " if r.get("case") else ""
     if r["tool"] == "qcomp":
-        return f"qcomp {r['backend']} {r['scheme']}"
-    return r["config"]
+        return f"{case}qcomp {r['backend']} {r['scheme']}"
+    return case + r["config"]
 
 
-def fastest(rows, tool, fam):
-    cands = [r for r in rows if r["tool"] == tool and family(r["precision"]) == fam]
+def fastest(rows, tool, fam, case):
+    cands = [r for r in rows if r["tool"] == tool and family(r["precision"]) == fam
+             and r.get("case") == case]
     return min(cands, key=lambda r: r["p50_ms"]) if cands else None
 
 
@@ -53,7 +57,7 @@ def ratio_line(q, peer):
     x = peer["p50_ms"] / q["p50_ms"]
     word = "faster" if x >= 1 else "slower"
     k = x if x >= 1 else 1 / x
-    return (f"{label(q)} is {k:.2f}x {word} than {peer['tool'].upper()}'s fastest "
+    return (f"{q['config']} is {k:.2f}x {word} than {peer['tool'].upper()}'s fastest "
             f"{family(peer['precision'])} ({peer['config']}: p50 {peer['p50_ms']:.4f} ms "
             f"vs {q['p50_ms']:.4f} ms)")
 
@@ -69,16 +73,17 @@ def main():
     for r in rows:
         if r["tool"] == "qcomp":
             r["precision"] = "fp32" if r["scheme"] in ("fp32", "none") else r["scheme"]
-            r["config"] = label(r)
+        r["config"] = label(r)
     extras = json.load(open(a.extras)) if a.extras else {}
 
     print(f"\n{a.title}")
-    hdr = (f"{'config':<40} {'prec':<13} {'min ms':>9} {'p50 ms':>9} {'p90 ms':>9} "
+    w = max([40] + [len(r["config"]) for r in rows])
+    hdr = (f"{'config':<{w}} {'prec':<13} {'min ms':>9} {'p50 ms':>9} {'p90 ms':>9} "
            f"{'mean ms':>9} {'inf/s':>11} {'cpu %':>6} {'rss MB':>7}")
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
-        print(f"{r['config'][:40]:<40} {r['precision']:<13} {r['min_ms']:9.4f} "
+        print(f"{r['config']:<{w}} {r['precision']:<13} {r['min_ms']:9.4f} "
               f"{r['p50_ms']:9.4f} {r['p90_ms']:9.4f} {r['mean_ms']:9.4f} "
               f"{r['throughput_per_s']:11.0f} {r['cpu_percent']:6.1f} {r['peak_rss_mb']:7.1f}")
 
@@ -87,11 +92,11 @@ def main():
     print("\nratios (p50 latency; > 1x: qcomp is faster)")
     for q in (r for r in rows if r["tool"] == "qcomp"):
         for tool in peers:
-            p = fastest(rows, tool, family(q["precision"]))
+            p = fastest(rows, tool, family(q["precision"]), q.get("case"))
             if not p:
                 continue
             text = ratio_line(q, p)
-            ratios.append({"qcomp": label(q), "peer": p["config"], "speedup": p["p50_ms"] / q["p50_ms"],
+            ratios.append({"qcomp": q["config"], "peer": p["config"], "speedup": p["p50_ms"] / q["p50_ms"],
                            "text": text})
             print("  " + text)
     for k, v in extras.items():
