@@ -6,6 +6,7 @@
 #   scripts/setup.sh               build + test packages (what test.sh and quickstart.sh need)
 #   scripts/setup.sh --generators  also the packages that regenerate committed test models
 #                                  (PyTorch, torchvision, scikit-learn: large, not needed by tests)
+#   scripts/setup.sh --bench       also what bench/run_seed.sh needs (PyTorch, matplotlib, hyperfine)
 set -euo pipefail
 
 # Build and test essentials. The later backends add their packages here.
@@ -34,6 +35,22 @@ PACKAGES=(
   python3-matplotlib # bench/plot.py
   hyperfine         # timing whole commands
 )
+
+# bench/run_seed.sh and bench/run_models.sh: the PyTorch peer, the plots and
+# the compile-time measurement (the ONNX Runtime peer is npm's
+# onnxruntime-node, installed by bench/peers/ort/install.sh; node is needed).
+if [ "${1:-}" = "--bench" ] || [ "${1:-}" = "--generators" ]; then
+  PACKAGES+=(
+    python3-torch        # PyTorch peer (bench/peers/torch_peer.py); also the model generators
+    python3-matplotlib   # bench/plot.py (Agg backend, PNG)
+    hyperfine            # `qcomp compile` wall time in run_seed.sh
+    libopenblas0         # OpenBLAS for the PyTorch peer (Debian's default BLAS is the reference one)
+    time                 # /usr/bin/time -v: peak RSS of `qcomp run`
+  )
+  # node >= 18 with npm runs the ONNX Runtime peer; not listed: this machine's
+  # node comes from NodeSource (bundling npm), and Debian's npm package would
+  # pull Debian's nodejs 18 over it.
+fi
 
 if [ "${1:-}" = "--generators" ]; then
   PACKAGES+=(

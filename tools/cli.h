@@ -10,5 +10,6 @@ int qc_cli_inspect(int argc, char **argv);
 int qc_cli_compare(int argc, char **argv);
 int qc_cli_quantize(int argc, char **argv);   /* tools/cli_quantize.c */
 int qc_cli_compile(int argc, char **argv);    /* tools/cli_compile.c */
+int qc_cli_bench(int argc, char **argv);      /* tools/cli_bench.c */
 
 #endif

@@ -14,8 +14,10 @@ static void usage(FILE *f) {
             "  compare GOT WANT     compare two .npy tensors within tolerances\n"
             "  quantize MODEL       quantize a float model (calibration, schemes, report)\n"
             "  compile MODEL        compile a model to a .qcm artifact\n"
+            "  bench MODEL          time a model on a backend (latency, throughput, CPU, RSS)\n"
             "\n"
-            "MODEL is a textual IR file (.qcir) or an ONNX model (.onnx, opsets 11-21).\n"
+            "MODEL is a textual IR file (.qcir), an ONNX model (.onnx, opsets 11-21) or,\n"
+            "for run, inspect and bench, a .qcm artifact.\n"
             "`qcomp <command> --help` shows a command's options. Exit status: 0 ok,\n"
             "1 error, 2 usage.\n");
 }
@@ -39,6 +41,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "compare")) return qc_cli_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "quantize")) return qc_cli_quantize(argc - 1, argv + 1);
     if (!strcmp(cmd, "compile")) return qc_cli_compile(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return qc_cli_bench(argc - 1, argv + 1);
     fprintf(stderr, "qcomp: unknown command '%s'\n", cmd);
     usage(stderr);
     return QC_EXIT_USAGE;
