@@ -42,8 +42,6 @@ PACKAGES=(
 if [ "${1:-}" = "--bench" ] || [ "${1:-}" = "--generators" ]; then
   PACKAGES+=(
     python3-torch        # PyTorch peer (bench/peers/torch_peer.py); also the model generators
-    python3-matplotlib   # bench/plot.py (Agg backend, PNG)
-    hyperfine            # `qcomp compile` wall time in run_seed.sh
     libopenblas0         # OpenBLAS for the PyTorch peer (Debian's default BLAS is the reference one)
     time                 # /usr/bin/time -v: peak RSS of `qcomp run`
   )
