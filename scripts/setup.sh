@@ -21,6 +21,12 @@ PACKAGES=(
   libonnx-dev       # /usr/include/onnx/onnx.proto
   libonnx-testdata  # ONNX backend node tests (tests/onnx_node)
   python3-onnx      # regenerating tests/onnx/*.onnx (tests/onnx/gen_models.py); tests need no python
+  glslang-dev       # vulkan backend compile side: glslang C API (GLSL -> SPIR-V), static libs
+  libvulkan-dev     # vulkan/vulkan.h (libqcrt opens libvulkan.so.1 with dlopen at run time)
+  mesa-vulkan-drivers # lavapipe: a CPU Vulkan device, so the vulkan tests run without a GPU
+  spirv-tools       # spirv-val: tests validate every generated SPIR-V module
+  glslang-tools     # glslangValidator: hand-checking generated GLSL (docs/backend-vulkan.md)
+  vulkan-tools      # vulkaninfo: which Vulkan devices QC_VULKAN_DEVICE can pick
 )
 
 if [ "${1:-}" = "--generators" ]; then
