@@ -9,7 +9,12 @@
  * memcpy'd and nodes without a shader run the ref kernel on the mapped
  * arena after the queued dispatches finished. Discrete GPUs without such a
  * heap get the host-visible memory too (correct, slow): a DEVICE_LOCAL arena
- * plus staging is the next step. */
+ * plus staging is the next step.
+ *
+ * Environment (diagnostics and tests, read at device creation):
+ *   QC_VULKAN_DEVICE=I|NAME   pick physical device I or the first whose name contains NAME
+ *   QC_VULKAN_NO_INT_DOT=1    ignore shaderIntegerDotProduct (runs the unpack variants)
+ *   QC_VULKAN_VERBOSE=1       print the device, its features and where each node runs */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +146,9 @@ static void query_caps(qc_device *d, VkPhysicalDeviceFeatures2 *f2, VkPhysicalDe
     c->shader_int8 = f12->shaderInt8;
     c->shader_f16 = f12->shaderFloat16;
     c->int_dot = c->api >= VK_API_VERSION_1_3 && f13->shaderIntegerDotProduct;
+    /* QC_VULKAN_NO_INT_DOT: act as if the dot product were missing, so the
+     * unpack variants are tested on devices that have it. */
+    if (getenv("QC_VULKAN_NO_INT_DOT")) c->int_dot = false;
     c->robust = f2->features.robustBufferAccess;
 }
 

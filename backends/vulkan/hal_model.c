@@ -22,18 +22,30 @@ static qc_status bad(size_t off, const char *fmt, const char *what, long long v)
 
 static bool range_ok(size_t off, size_t len, size_t total) { return off <= total && len <= total - off; }
 
-/* Structural check of a SPIR-V module: header, and every instruction's word
- * count inside the module. Its semantics are trusted as the cpu target
- * trusts its shared object; the container's CRC catches corruption. */
-static bool spirv_ok(const uint8_t *p, size_t bytes) {
-    if (bytes < 20 || bytes % 4 || qc_le32(p) != SPIRV_MAGIC || qc_le32(p + 16) != 0) return false;
-    size_t words = bytes / 4;
+/* Structural check of a SPIR-V module: header, every instruction's word
+ * count inside the module, the module ending in OpFunctionEnd (so a cut
+ * module is caught), and only the capabilities the generators use, the
+ * dot product ones only when the record says it needs the feature (a
+ * driver must never see a capability it was not asked to enable). Its
+ * semantics are trusted as the cpu target trusts its shared object; the
+ * container's CRC catches corruption. */
+static bool spirv_ok(const uint8_t *p, size_t bytes, uint32_t requires) {
+    if (bytes < 24 || bytes % 4 || qc_le32(p) != SPIRV_MAGIC || qc_le32(p + 16) != 0) return false;
+    uint32_t version = qc_le32(p + 4);
+    if (version < 0x00010000u || version > 0x00010600u) return false;
+    size_t words = bytes / 4, last = 0;
     for (size_t i = 5; i < words;) {
-        uint32_t wc = qc_le32(p + 4 * i) >> 16;
+        uint32_t w = qc_le32(p + 4 * i), wc = w >> 16, op = w & 0xffffu;
         if (wc == 0 || wc > words - i) return false;
+        if (op == 17) {   /* OpCapability */
+            uint32_t cap = wc == 2 ? qc_le32(p + 4 * (i + 1)) : 0;
+            bool dot = cap == 6016 || cap == 6017 || cap == 6018 || cap == 6019;
+            if (wc != 2 || (cap != 1 && !dot) || (dot && !(requires & QC_VK_REQ_INT_DOT))) return false;
+        }
+        last = i;
         i += wc;
     }
-    return true;
+    return qc_le32(p + 4 * last) == ((1u << 16) | 56u);   /* OpFunctionEnd */
 }
 
 static uint32_t device_features(const qc_device *d) {
@@ -59,17 +71,27 @@ static qc_status check_section(const qc_device *d, const qc_model_data *m, const
         return bad(QC_VK_H_SHADERS_OFF, "%s at %lld outside the section", "shader table", (long long)so);
     if (co % QC_VK_CONST_ALIGN || !range_ok(co, cs, len))
         return bad(QC_VK_H_CONSTS_OFF, "%s at %lld misaligned or outside the section", "constants", (long long)co);
+    if (so != ko + (size_t)nn * QC_VK_KERNEL_SIZE)
+        return bad(QC_VK_H_SHADERS_OFF, "%s at %lld does not follow the kernel table", "shader table", (long long)so);
+    size_t spirv_at = so + (size_t)ns * QC_VK_SHADER_SIZE;
     for (uint32_t i = 0; i < ns; i++) {
         const uint8_t *r = s + so + (size_t)i * QC_VK_SHADER_SIZE;
         size_t at = so + (size_t)i * QC_VK_SHADER_SIZE;
         size_t off = qc_le32(r), bytes = qc_le32(r + 4);
         uint32_t local = qc_le32(r + 8), req = qc_le32(r + 12);
-        if (off % 4 || !range_ok(off, bytes, len) || !spirv_ok(s + off, bytes))
+        if (req & ~(uint32_t)QC_VK_REQ_ALL) return bad(at + 12, "%s: unknown feature bits %#llx", "shader", req);
+        /* The modules tile the area after the tables in order, so a damaged
+         * offset or length cannot make a module out of another's middle. */
+        if (off != spirv_at || off % 4 || !range_ok(off, bytes, len) || off + bytes > co ||
+            !spirv_ok(s + off, bytes, req))
             return bad(at, "%s %lld: not a well-formed SPIR-V module inside the section", "shader", i);
         if (local == 0 || local > d->caps.max_local_x || local > d->caps.max_invocations)
             return bad(at + 8, "%s: local size %lld not supported by the device", "shader", local);
         if (req & ~(uint32_t)QC_VK_REQ_ALL) return bad(at + 12, "%s: unknown feature bits %#llx", "shader", req);
+        spirv_at = off + bytes;
     }
+    if (ns && (co < spirv_at || co - spirv_at >= QC_VK_CONST_ALIGN))
+        return bad(QC_VK_H_CONSTS_OFF, "%s at %lld do not follow the SPIR-V modules", "constants", (long long)co);
     for (uint32_t i = 0; i < nn; i++) {
         size_t at = ko + (size_t)i * QC_VK_KERNEL_SIZE;
         const uint8_t *k = s + at;
