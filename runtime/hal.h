@@ -74,6 +74,10 @@ typedef struct qc_hal_driver {
     /* Checks once per model that this device can run it (code section
      * present, every op supported) so errors come at load, not mid-run. */
     qc_status (*check_model)(qc_device *d, const qc_model_data *m);
+    /* Optional (may be NULL): the model that check_model accepted is about
+     * to be freed; drops what the device cached for it (pipelines,
+     * uploaded constants). */
+    void (*release_model)(qc_device *d, const qc_model_data *m);
     qc_status (*launch)(qc_device *d, const qc_hal_launch *l);
     qc_status (*sync)(qc_device *d);
 } qc_hal_driver;

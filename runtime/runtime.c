@@ -68,6 +68,7 @@ qc_status qc_model_wrap(qc_runtime *rt, qc_model_data *data, void (*free_data)(q
     }
     qc_model *m = calloc(1, sizeof *m);
     if (!m) {
+        if (rt->driver->release_model) rt->driver->release_model(rt->device, data);
         free_data(data);
         return qc_error(QC_ERR_NOMEM, "loading a model: out of memory");
     }
@@ -146,6 +147,7 @@ void qc_model_retain(qc_model *m) {
 
 void qc_model_release(qc_model *m) {
     if (!m || atomic_fetch_sub(&m->refs, 1) != 1) return;
+    if (m->rt->driver->release_model) m->rt->driver->release_model(m->rt->device, m->data);
     m->free_data(m->data);
     free(m);
 }

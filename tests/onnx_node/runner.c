@@ -453,7 +453,7 @@ static bool load_claimed(const char *path, strset *claimed, strset *excused) {
 /* ---- main ---------------------------------------------------------------------------- */
 
 static int usage(void) {
-    fprintf(stderr, "usage: onnx_node_runner [--backend ref|ref-artifact] [--claimed FILE] [--filter TEXT] "
+    fprintf(stderr, "usage: onnx_node_runner [--backend ref|ref-artifact|vulkan] [--claimed FILE] [--filter TEXT] "
                     "[--no-fail] [-v|-vv] [--results] [--no-fork] [DIR]\n");
     return 2;
 }
@@ -461,12 +461,12 @@ static int usage(void) {
 /* --backend ref-artifact: the whole product path instead of the graph
  * interpreter: compile the graph to a .qcm image in memory, load it into the
  * runtime, and run a session on the ref device. */
-static qc_status run_via_artifact(const qc_graph *g, const qc_tensor *in, int32_t n_in,
-                                  qc_tensor *out, int32_t n_out) {
+static qc_status run_on_device(const char *device, const qc_graph *g, const qc_tensor *in,
+                               int32_t n_in, qc_tensor *out, int32_t n_out) {
     qc_runtime_options ro;
     qc_runtime_options_init(&ro);
     ro.threads = 1;
-    ro.backend = "ref";
+    ro.backend = device;
     qc_runtime *rt = NULL;
     qc_model *m = NULL;
     qc_session *s = NULL;
@@ -483,6 +483,33 @@ static qc_status run_via_artifact(const qc_graph *g, const qc_tensor *in, int32_
     return st;
 }
 
+static qc_status run_via_artifact(const qc_graph *g, const qc_tensor *in, int32_t n_in,
+                                  qc_tensor *out, int32_t n_out) {
+    return run_on_device("ref", g, in, n_in, out, n_out);
+}
+
+/* --backend vulkan: the same product path with code for the vulkan device
+ * (the JIT targets the runtime's device); nodes without a shader run the
+ * ref kernels on the device's mapped arena. */
+static qc_status run_via_vulkan(const qc_graph *g, const qc_tensor *in, int32_t n_in,
+                                qc_tensor *out, int32_t n_out) {
+    return run_on_device("vulkan", g, in, n_in, out, n_out);
+}
+
+/* Whether a device opens here; prints the reason when not. */
+static bool device_opens(const char *name) {
+    qc_runtime_options ro;
+    qc_runtime_options_init(&ro);
+    ro.threads = 1;
+    ro.backend = name;
+    qc_runtime *rt = NULL;
+    qc_status st = qc_runtime_create(&ro, &rt);
+    if (st) printf("skipped: no Vulkan device (%s)\n", qc_status_message(st));
+    qc_status_free(st);
+    qc_runtime_destroy(rt);
+    return !st;
+}
+
 static int parse_args(int argc, char **argv, options *o, backend_fn *backend) {
     o->dir = DEFAULT_DIR;
     o->fork = true;
@@ -492,9 +519,10 @@ static int parse_args(int argc, char **argv, options *o, backend_fn *backend) {
         if (!strcmp(a, "--backend") && i + 1 < argc) {
             i++;
             if (!strcmp(argv[i], "ref-artifact")) *backend = run_via_artifact;
+            else if (!strcmp(argv[i], "vulkan")) *backend = run_via_vulkan;
             else if (strcmp(argv[i], "ref")) {
                 fprintf(stderr,
-                        "onnx_node_runner: unknown backend '%s' (available: ref, ref-artifact)\n",
+                        "onnx_node_runner: unknown backend '%s' (available: ref, ref-artifact, vulkan)\n",
                         argv[i]);
                 return 2;
             }
@@ -551,7 +579,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "onnx_node_runner: cannot read %s: %s\n", o.dir, strerror(errno));
         return 2;
     }
-    printf("ONNX node tests in %s on backend ref: %d tests\n", o.dir, tests.n);
+    if (backend == run_via_vulkan && !device_opens("vulkan")) {
+        set_free(&tests);
+        set_free(&claimed);
+        set_free(&excused);
+        return 77;
+    }
+    printf("ONNX node tests in %s on backend %s: %d tests\n", o.dir,
+           backend == run_via_vulkan ? "vulkan" : backend == run_via_artifact ? "ref-artifact" : "ref",
+           tests.n);
     table tab = {0};
     int totals[3] = {0}, bound = 0, claimed_tests = 0, claimed_bad = 0, n_excused = 0;
     for (int t = 0; t < tests.n; t++) {

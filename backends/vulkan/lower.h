@@ -1,0 +1,75 @@
+/* lower.h — internal to the vulkan compile side (lower*.c, glsl.c): the
+ * builder that collects one kernel record per node, the SPIR-V modules and
+ * the constants blob of one vulkan section (vk_format.h). */
+#ifndef QC_BACKENDS_VULKAN_LOWER_H
+#define QC_BACKENDS_VULKAN_LOWER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backends/vulkan/vk_format.h"
+#include "compiler/target.h"
+#include "ir/ir.h"
+#include "passes/memplan.h"
+
+typedef struct vk_push {
+    uint32_t kind, value;
+    int64_t a, b;
+} vk_push;
+
+typedef struct vk_kernel {
+    uint32_t mode, reason, n_variants, variants[QC_VK_MAX_VARIANTS], per_inv;
+    int64_t count_a, count_b;
+    uint32_t n_push;
+    vk_push push[QC_VK_MAX_PUSH];
+} vk_kernel;
+
+typedef struct vk_shader {
+    uint32_t *words;
+    size_t n_words;
+    uint32_t local_x, requires;
+} vk_shader;
+
+typedef struct vk_builder {
+    const qc_graph *g;
+    const qc_plan *plan;
+    vk_kernel *kernels;          /* g->n_nodes */
+    vk_shader *shaders;
+    int32_t n_shaders, cap_shaders;
+    uint8_t *consts;
+    size_t n_consts, cap_consts;
+} vk_builder;
+
+/* GLSL compute source -> SPIR-V (Vulkan 1.2 / SPIR-V 1.5) with glslang;
+ * `what` names the kernel in errors. words is malloc'd. (glsl.c) */
+qc_status qc_vk_compile_glsl(const char *src, const char *what, uint32_t **words, size_t *n);
+
+/* Appends a module compiled from src; *index is its shader index. */
+qc_status qc_vk_add_shader(vk_builder *b, const char *src, const char *what, uint32_t local_x,
+                           uint32_t requires, uint32_t *index);
+/* Appends bytes to the constants blob (16-byte aligned); *off is the byte offset. */
+qc_status qc_vk_add_const(vk_builder *b, const void *data, size_t bytes, uint32_t *off);
+
+/* Push constant helpers. */
+void qc_vk_push_linear(vk_kernel *k, int64_t a, int64_t bb);
+void qc_vk_push_value(vk_kernel *k, int32_t value);
+
+/* Generators: fill b->kernels[node] (a shader, or the ref fallback with a
+ * reason). A returned error is a compile failure (glslang, out of memory),
+ * never "unsupported". (lower_gemm.c) */
+qc_status qc_vk_gen_qgemm(vk_builder *b, int32_t node);
+qc_status qc_vk_gen_gemm(vk_builder *b, int32_t node);
+
+/* Growable text for generated GLSL. */
+typedef struct vk_text {
+    char *s;
+    size_t len, cap;
+    int oom;
+} vk_text;
+void qc_vk_text_add(vk_text *t, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+#endif

@@ -1,0 +1,186 @@
+/* test_vulkan_bad.c — the vulkan section under bad input, and spirv-val.
+ *
+ *   test_vulkan_bad             byte flips in the header, kernel records and
+ *                               shader table, and truncations, each with the
+ *                               container CRCs fixed up so the vulkan device's
+ *                               own validation is what answers: every load
+ *                               either fails with an error or runs; none may
+ *                               crash, and truncations and header damage must fail.
+ *   test_vulkan_bad --spirv-val every SPIR-V module the lowering emits for a
+ *                               set of models passes `spirv-val --target-env
+ *                               vulkan1.2` (needs no device; skipped without spirv-val).
+ * SPIR-V bodies are not flipped: the device checks their structure only and
+ * trusts their semantics, as the cpu target trusts its shared object. */
+#include <unistd.h>
+
+#include "backends/vulkan/vk_format.h"
+#include "runtime/crc32.h"
+#include "vk_test.h"
+
+static const char *const models[] = {
+    /* int8 QGemm, K % 4 != 0, N % 4 != 0, bias, clamp */
+    "qcir 1\ngraph q batch B {\n  input a: u8[B,6]\n  const sa: f32[] = [0.02]\n  const za: u8[] = [128]\n"
+    "  const b: i8[6,3] = [1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12, 13, -14, 15, -16, 17, -18]\n"
+    "  const sb: f32[3] = [0.01, 0.02, 0.03]\n  const zb: i8[3] = [0, 1, -1]\n  const sy: f32[] = [0.05]\n"
+    "  const zy: u8[] = [10]\n  const bias: i32[3] = [100, -200, 300]\n"
+    "  y: u8[B,3] = qc.QGemm(a, sa, za, b, sb, zb, sy, zy, bias) {act_min=10, act_max=200}\n  output y\n}\n",
+    /* i8 x i8, N % 4 == 0 */
+    "qcir 1\ngraph q2 {\n  input a: i8[2,8]\n  const sa: f32[] = [0.1]\n  const za: i8[] = [0]\n"
+    "  const b: i8[8,4] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, -1, -2, -3, -4, -5, -6, -7, -8,"
+    " -9, -10, -11, -12, -13, -14, -15, -16]\n  const sb: f32[] = [0.05]\n  const zb: i8[] = [0]\n"
+    "  const sy: f32[] = [0.2]\n  const zy: i8[] = [0]\n"
+    "  y: i8[2,4] = qc.QGemm(a, sa, za, b, sb, zb, sy, zy)\n  output y\n}\n",
+    /* fp32 Gemm + epilogue, then a node that falls back (Softmax) */
+    "qcir 1\ngraph f batch B {\n  input a: f32[B,3]\n  const w: f32[2,3] = [1, 2, 3, 4, 5, 6]\n"
+    "  const c: f32[2] = [0.5, -0.5]\n  h = Gemm(a, w, c) {transB=1}\n  r = Relu(h)\n  y = Softmax(r)\n"
+    "  output y\n}\n",
+};
+#define N_MODELS ((int)(sizeof models / sizeof models[0]))
+
+static int spirv_val(void) {
+    if (system("spirv-val --version > /dev/null 2>&1") != 0) {
+        printf("skipped: spirv-val not installed (scripts/setup.sh installs spirv-tools)\n");
+        return 77;
+    }
+    int failures = 0, modules = 0;
+    char path[] = "/tmp/qc_spirv_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return 1;
+    close(fd);
+    for (int m = 0; m < N_MODELS; m++) {
+        uint8_t *img = NULL;
+        size_t len = 0, off = 0, slen = 0;
+        qc_status st = vt_compile(models[m], "vulkan", &img, &len);
+        if (st || vt_find_section(img, len, &off, &slen) < 0) {
+            printf("FAIL: model %d does not compile for vulkan: %s\n", m, qc_status_message(st));
+            failures++;
+        } else {
+            const uint8_t *s = img + off;
+            uint32_t ns = qc_le32(s + QC_VK_H_N_SHADERS), so = qc_le32(s + QC_VK_H_SHADERS_OFF);
+            for (uint32_t i = 0; i < ns; i++) {
+                const uint8_t *r = s + so + i * QC_VK_SHADER_SIZE;
+                FILE *f = fopen(path, "wb");
+                if (!f || fwrite(s + qc_le32(r), 1, qc_le32(r + 4), f) != qc_le32(r + 4)) failures++;
+                if (f) fclose(f);
+                char cmd[256];
+                snprintf(cmd, sizeof cmd, "spirv-val --target-env vulkan1.2 %s", path);
+                modules++;
+                if (system(cmd) != 0) {
+                    printf("FAIL: model %d shader %u does not validate\n", m, i);
+                    failures++;
+                }
+            }
+        }
+        qc_status_free(st);
+        free(img);
+    }
+    unlink(path);
+    printf("%s: spirv-val on %d modules, %d failure(s)\n", failures ? "FAIL" : "ok", modules, failures);
+    return failures || !modules ? 1 : 0;
+}
+
+/* Rewrites the section's CRC (and its length), the table CRC and the header CRC. */
+static void fix_crcs(uint8_t *img, int entry, size_t off, size_t slen) {
+    uint32_t count = qc_le32(img + QC_QCM_H_SECTION_COUNT), toff = qc_le32(img + QC_QCM_H_TABLE_OFFSET);
+    uint8_t *e = img + toff + 32 * (size_t)entry;
+    qc_put64(e + 16, slen);
+    qc_put32(e + 24, qc_crc32(0, img + off, slen));
+    qc_put32(img + QC_QCM_H_TABLE_CRC, qc_crc32(0, img + toff, (size_t)count * 32));
+    qc_put32(img + QC_QCM_H_HEADER_CRC, qc_crc32(0, img, QC_QCM_H_HEADER_CRC));
+}
+
+/* Loads (and, when that works, runs once) a mutated image; returns whether
+ * the load failed. */
+static bool load_fails(qc_runtime *rt, const uint8_t *img, size_t len, int m) {
+    qc_model *model = NULL;
+    qc_status st = qc_model_load_memory(rt, img, len, QC_LOAD_COPY, &model);
+    bool failed = st != NULL;
+    if (st && !*qc_status_message(st)) printf("FAIL: an error without a message\n");
+    qc_status_free(st);
+    if (!model) return failed;
+    qc_session *s = NULL;
+    qc_session_options so;
+    qc_session_options_init(&so);
+    so.batch = 2;
+    if (!qc_session_create(model, &so, &s)) {
+        static uint8_t zeros[4096];
+        qc_tensor in = {.desc = {m == 2 ? QC_F32 : m == 1 ? QC_I8 : QC_U8, 2, {2, m == 0 ? 6 : m == 1 ? 8 : 3}},
+                        .data = zeros};
+        qc_tensor out = {0};
+        qc_status_free(qc_session_run(s, &in, 1, &out, 1));
+        qc_tensor_release(&out);
+    }
+    qc_session_destroy(s);
+    qc_model_release(model);
+    return false;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--spirv-val")) return spirv_val();
+    if (!vt_device_opens("vulkan")) return 77;
+    qc_runtime_options ro;
+    qc_runtime_options_init(&ro);
+    ro.backend = "vulkan";
+    ro.threads = 1;
+    qc_runtime *rt = NULL;
+    qc_status st = qc_runtime_create(&ro, &rt);
+    if (st) return 1;
+    int failures = 0, loads = 0, rejected = 0;
+    for (int m = 0; m < N_MODELS; m++) {
+        uint8_t *img = NULL;
+        size_t len = 0, off = 0, slen = 0;
+        if ((st = vt_compile(models[m], "vulkan", &img, &len))) return 1;
+        int entry = vt_find_section(img, len, &off, &slen);
+        if (entry < 0) return 1;
+        const uint8_t *s = img + off;
+        size_t tables_end = qc_le32(s + QC_VK_H_SHADERS_OFF) + qc_le32(s + QC_VK_H_N_SHADERS) * QC_VK_SHADER_SIZE;
+        uint8_t *mut = malloc(len);
+        /* Byte flips over the header, kernel records and shader table. */
+        size_t ko = qc_le32(s + QC_VK_H_KERNELS_OFF), so = qc_le32(s + QC_VK_H_SHADERS_OFF);
+        for (size_t at = 0; at < tables_end; at++) {
+            /* Unused push constant slots of a record are plain zeros: a few suffice. */
+            if (at >= ko && at < so && (at - ko) % QC_VK_KERNEL_SIZE >= QC_VK_K_PUSH + 4 * QC_VK_PUSH_SIZE)
+                continue;
+            for (int v = 0; v < 1; v++) {
+                memcpy(mut, img, len);
+                mut[off + at] ^= v ? 0x80 : 0xff;
+                fix_crcs(mut, entry, off, slen);
+                bool failed = load_fails(rt, mut, len, m);
+                loads++;
+                rejected += failed;
+                if (at < QC_VK_H_RESERVED && at != QC_VK_H_CONSTS_SIZE && !failed &&
+                    !(at >= QC_VK_H_CONSTS_SIZE && at < QC_VK_H_RESERVED)) {
+                    printf("FAIL: model %d: header byte %zu flipped, still loads\n", m, at);
+                    failures++;
+                }
+            }
+        }
+        /* Truncations (the cut bytes zeroed: the container requires zero padding). */
+        size_t cuts[] = {0, 4, 16, QC_VK_HEADER_SIZE - 1, QC_VK_HEADER_SIZE, QC_VK_HEADER_SIZE + 100,
+                         slen / 2, tables_end - 1, slen - 1};
+        for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+            if (cuts[c] >= slen) continue;
+            memcpy(mut, img, len);
+            memset(mut + off + cuts[c], 0, slen - cuts[c]);
+            fix_crcs(mut, entry, off, cuts[c]);
+            loads++;
+            bool failed = load_fails(rt, mut, len, m);
+            rejected += failed;
+            if (!failed) {
+                printf("FAIL: model %d: section cut to %zu of %zu bytes still loads\n", m, cuts[c], slen);
+                failures++;
+            }
+        }
+        /* The unmutated image still loads and runs. */
+        if (load_fails(rt, img, len, m)) {
+            printf("FAIL: model %d: the intact image does not load\n", m);
+            failures++;
+        }
+        free(mut);
+        free(img);
+    }
+    qc_runtime_destroy(rt);
+    printf("%s: %d mutated loads, %d rejected with an error, none crashed; %d failure(s)\n",
+           failures ? "FAIL" : "ok", loads, rejected, failures);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,121 @@
+/* vk_test.h — helpers shared by the vulkan tests: a seeded generator, text
+ * IR building, running a graph through the JIT on a named device, and the
+ * vulkan section of a compiled image. Exit 77 = "skipped" (ctest
+ * SKIP_RETURN_CODE) when no Vulkan device opens. */
+#ifndef QC_TESTS_VK_TEST_H
+#define QC_TESTS_VK_TEST_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qcomp/qcomp.h"
+#include "qcomp/qcrt.h"
+#include "runtime/artifact_format.h"
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static inline uint32_t rng_u32(rng *r) {
+    r->s = r->s * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(r->s >> 33);
+}
+static inline int rng_int(rng *r, int lo, int hi) { return lo + (int)(rng_u32(r) % (uint32_t)(hi - lo + 1)); }
+static inline float rng_float(rng *r, float lo, float hi) {
+    return lo + (hi - lo) * (float)(rng_u32(r) & 0xffffff) / (float)0x1000000;
+}
+
+typedef struct text {
+    char *s;
+    size_t len, cap;
+} text;
+
+static inline void tadd(text *t, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char buf[256];
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof buf) abort();
+    if (t->len + (size_t)n + 1 > t->cap) {
+        t->cap = (t->len + (size_t)n + 1) * 2;
+        t->s = realloc(t->s, t->cap);
+        if (!t->s) abort();
+    }
+    memcpy(t->s + t->len, buf, (size_t)n + 1);
+    t->len += (size_t)n;
+}
+
+/* Opens `device`; false (and a message) when it does not open. */
+static inline bool vt_device_opens(const char *device) {
+    qc_runtime_options ro;
+    qc_runtime_options_init(&ro);
+    ro.backend = device;
+    ro.threads = 1;
+    qc_runtime *rt = NULL;
+    qc_status st = qc_runtime_create(&ro, &rt);
+    if (st) printf("skipped: no Vulkan device (%s)\n", qc_status_message(st));
+    qc_status_free(st);
+    qc_runtime_destroy(rt);
+    return rt != NULL;
+}
+
+/* Parses `src`, optimizes it, runs it on `device` through the JIT. */
+static inline qc_status vt_run(const char *src, const char *device, const qc_tensor *in, int32_t n_in,
+                        qc_tensor *out, int32_t n_out) {
+    qc_graph *g = NULL;
+    qc_runtime *rt = NULL;
+    qc_model *m = NULL;
+    qc_session *s = NULL;
+    qc_runtime_options ro;
+    qc_runtime_options_init(&ro);
+    ro.backend = device;
+    ro.threads = 1;
+    qc_status st = qc_graph_parse(src, strlen(src), "<test>", &g);
+    if (!st) st = qc_compile_optimize(g);
+    if (!st) st = qc_runtime_create(&ro, &rt);
+    if (!st) st = qc_compile_jit(rt, g, &m);
+    if (!st) st = qc_session_create(m, NULL, &s);
+    for (int32_t i = 0; i < n_out; i++) out[i].data = NULL;
+    if (!st) st = qc_session_run(s, in, n_in, out, n_out);
+    qc_session_destroy(s);
+    qc_model_release(m);
+    qc_runtime_destroy(rt);
+    qc_graph_destroy(g);
+    return st;
+}
+
+/* Compiles `src` (optimized) for `targets` into an image (malloc'd). */
+static inline qc_status vt_compile(const char *src, const char *targets, uint8_t **img, size_t *len) {
+    qc_graph *g = NULL;
+    qc_status st = qc_graph_parse(src, strlen(src), "<test>", &g);
+    if (!st) st = qc_compile_optimize(g);
+    qc_compile_options o;
+    qc_compile_options_init(&o);
+    o.targets = targets;
+    void *buf = NULL;
+    if (!st) st = qc_compile_to_memory_opts(g, &o, &buf, len);
+    qc_graph_destroy(g);
+    *img = buf;
+    return st;
+}
+
+/* The vulkan section (kind 16, target 3) of an image: entry index or -1. */
+static inline int vt_find_section(const uint8_t *img, size_t len, size_t *off, size_t *slen) {
+    if (len < QC_QCM_HEADER_SIZE) return -1;
+    uint32_t count = qc_le32(img + QC_QCM_H_SECTION_COUNT), toff = qc_le32(img + QC_QCM_H_TABLE_OFFSET);
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *e = img + toff + 32 * i;
+        if (qc_le32(e) == QC_SEC_TARGET && qc_le32(e + 4) == 3) {
+            *off = (size_t)qc_le64(e + 8);
+            *slen = (size_t)qc_le64(e + 16);
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+#endif
