@@ -74,6 +74,9 @@ typedef struct qc_hal_driver {
     /* Checks once per model that this device can run it (code section
      * present, every op supported) so errors come at load, not mid-run. */
     qc_status (*check_model)(qc_device *d, const qc_model_data *m);
+    /* Optional: drops what check_model prepared for m (device code, uploaded
+     * tables); called once before m is freed. NULL when nothing is kept. */
+    void (*release_model)(qc_device *d, const qc_model_data *m);
     qc_status (*launch)(qc_device *d, const qc_hal_launch *l);
     qc_status (*sync)(qc_device *d);
 } qc_hal_driver;

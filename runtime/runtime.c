@@ -146,6 +146,7 @@ void qc_model_retain(qc_model *m) {
 
 void qc_model_release(qc_model *m) {
     if (!m || atomic_fetch_sub(&m->refs, 1) != 1) return;
+    if (m->rt->driver->release_model) m->rt->driver->release_model(m->rt->device, m->data);
     m->free_data(m->data);
     free(m);
 }
