@@ -188,9 +188,8 @@ static qc_status parse_table(const qc_model_data *m, const qc_rt_section *sec, s
     return NULL;
 }
 
-/* The cubin of this sm, else the PTX; validated header. */
-static qc_status pick_image(const qc_device *d, const cu_sections *s, const uint8_t **img,
-                            int *arch) {
+/* The cubin of sm (0: none), else the PTX; every image header validated. */
+static qc_status pick_image(int sm, const cu_sections *s, const uint8_t **img, int *arch) {
     const uint8_t *ptx = NULL;
     *img = NULL;
     for (int i = 0; i < s->n_images; i++) {
@@ -206,7 +205,7 @@ static qc_status pick_image(const qc_device *d, const cu_sections *s, const uint
                 return qc_error(QC_ERR_INVALID, "cuda IMAGE section at file offset %llu: PTX is not "
                                 "NUL-terminated", (unsigned long long)x->offset);
             ptx = body;
-        } else if ((int)a == d->sm) {
+        } else if ((int)a == sm) {
             *img = body;
             *arch = (int)a;
         }
@@ -216,8 +215,27 @@ static qc_status pick_image(const qc_device *d, const cu_sections *s, const uint
         *arch = 0;
     }
     if (!*img)
-        return qc_error(QC_ERR_UNSUPPORTED, "cuda: no image for sm_%d and no PTX in the artifact", d->sm);
+        return qc_error(QC_ERR_UNSUPPORTED, "cuda: no image for sm_%d and no PTX in the artifact", sm);
     return NULL;
+}
+
+qc_status qc_cuda_table_check(const qc_model_data *m) {
+    cu_sections s;
+    qc_status st = find_sections(m, &s);
+    if (st) return st;
+    cu_model *cm = calloc(1, sizeof *cm);
+    if (!cm) return qc_error(QC_ERR_NOMEM, "cuda: out of memory");
+    st = parse_table(m, s.table, s.aux ? s.aux->len : 0, cm);
+    const uint8_t *img;
+    int arch;
+    if (!st) st = pick_image(0, &s, &img, &arch);
+    free(cm->nodes);
+    free(cm->launches);
+    free(cm->params);
+    free(cm->gemms);
+    free(cm->lt);
+    free(cm);
+    return st;
 }
 
 void cu_model_unload(qc_device *d, cu_model *cm) {
@@ -246,7 +264,7 @@ qc_status cu_model_load(qc_device *d, const qc_model_data *m, cu_model **out) {
     cm->aux_len = s.aux ? s.aux->len : 0;
     st = parse_table(m, s.table, cm->aux_len, cm);
     const uint8_t *img = NULL;
-    if (!st) st = pick_image(d, &s, &img, &cm->image_arch);
+    if (!st) st = pick_image(d->sm, &s, &img, &cm->image_arch);
     CUresult r = CUDA_SUCCESS;
     if (!st && (r = d->cu.ModuleLoadData(&cm->mod, img)) != CUDA_SUCCESS)
         st = qc_status_wrap(cu_error(d, r, "cuModuleLoadData"), "cuda: loading the %s image",

@@ -93,6 +93,10 @@ int32_t cu_add_launch(cu_lower *l, uint32_t kind, const char *name) {
     memset(L, 0, sizeof *L);
     L->kind = kind;
     L->name = off;
+    for (int k = 0; k < 3; k++) {   /* a valid 1x1x1 default (GEMM records use none) */
+        L->grid[k] = (cu_dim){1, 0, 1};
+        L->block[k] = 1;
+    }
     L->pfirst = (uint32_t)l->n_params;
     return l->n_launches++;
 }

@@ -23,6 +23,8 @@
 
 #include <stdint.h>
 
+#include "qcomp/qcrt.h"
+
 #define QC_CU_MAGIC 0x55434351u   /* "QCCU" */
 #define QC_CU_IMAGE_MAGIC 0x49434351u   /* "QCCI" */
 #define QC_CU_VERSION 1u
@@ -89,5 +91,11 @@ typedef struct qc_cu_gemm {
     int64_t m, n_a, n_b, k, lda, ldb, ldc;
     uint32_t param_a, param_b, param_c, scale_mode, epilogue;
 } qc_cu_gemm;
+
+/* Validates the cuda sections of a loaded artifact (every record, index
+ * and image header) without a device: the loader's first step, exposed for
+ * tests and tools (backends/cuda/hal_load.c, in libqcrt). */
+struct qc_model_data;
+qc_status qc_cuda_table_check(const struct qc_model_data *m);
 
 #endif
