@@ -10,7 +10,7 @@ M=tests/models/seed_fnn
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 vg=(valgrind --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all
-    --error-exitcode=9 -q)
+    --suppressions="$(dirname "$0")/thirdparty.supp" --error-exitcode=9 -q)
 pass=0 fail=0
 check() {   # name command...
     local name=$1; shift
