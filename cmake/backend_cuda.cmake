@@ -1,6 +1,7 @@
-# The cuda backend. Compile side (libqcomp): NVRTC, linked by path to
-# libnvrtc.so — NOT through CMake's CUDA::nvrtc, which drags in libcuda and
-# would stop the compiler from starting on a machine without a driver.
+# The cuda backend. Compile side (libqcomp): NVRTC, opened with dlopen when a
+# cuda target is first compiled (backends/cuda/lower_nvrtc.c) — never linked:
+# CMake's CUDA::nvrtc drags in libcuda (no start without a driver), and even
+# a by-path link costs every qcomp process NVRTC's static initializers.
 # Runtime side (libqcrt): only the toolkit headers (cuda.h, cublasLt.h for
 # types and enums); libcuda.so.1 and libcublasLt.so.13 are opened with dlopen
 # at device creation, so libqcrt links neither.
@@ -15,9 +16,8 @@ if(NOT QC_NVRTC_LIB)
 endif()
 get_filename_component(QC_NVRTC_LIBDIR ${QC_NVRTC_LIB} DIRECTORY)
 target_include_directories(qcomp SYSTEM PRIVATE ${QC_CUDA_INCLUDE})
-target_link_libraries(qcomp PRIVATE ${QC_NVRTC_LIB})
-set_property(TARGET qcomp APPEND PROPERTY BUILD_RPATH ${QC_NVRTC_LIBDIR})
-set_property(TARGET qcomp APPEND PROPERTY INSTALL_RPATH ${QC_NVRTC_LIBDIR})
+target_compile_definitions(qcomp PRIVATE QC_NVRTC_PATH="${QC_NVRTC_LIB}")
+target_link_libraries(qcomp PRIVATE ${CMAKE_DL_LIBS} Threads::Threads)
 target_include_directories(qcrt SYSTEM PRIVATE ${QC_CUDA_INCLUDE})
 # Where the runtime looks for libcublasLt besides the loader's path.
 target_compile_definitions(qcrt PRIVATE QC_CUDA_LIBDIR="${QC_CUDA_ROOT}/lib64")
