@@ -60,6 +60,11 @@ typedef struct qc_hal_launch {
 
 typedef struct qc_hal_create_params {
     qc_threadpool *pool;      /* the runtime's pool, shared; may be NULL */
+    /* True when the user named this device (--backend NAME); false while
+     * "best available" probes. A driver may decline to be picked by default
+     * when what it found is a poor choice (vulkan on a CPU implementation
+     * such as lavapipe, which is slower than the cpu and ref devices). */
+    bool requested;
 } qc_hal_create_params;
 
 typedef struct qc_hal_driver {

@@ -26,7 +26,7 @@ qc_status qc_runtime_create(const qc_runtime_options *opts, qc_runtime **out) {
     if (!rt) return qc_error(QC_ERR_NOMEM, "qc_runtime_create: out of memory");
     qc_status st = qc_threadpool_create(opts->threads, &rt->pool);
     if (!st) {
-        qc_hal_create_params params = {rt->pool};
+        qc_hal_create_params params = {.pool = rt->pool};
         st = qc_hal_open(opts->backend, &params, &rt->driver, &rt->device);
     }
     if (st) {

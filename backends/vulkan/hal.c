@@ -91,7 +91,7 @@ static int type_rank(VkPhysicalDeviceType t) {
 }
 
 /* QC_VULKAN_DEVICE: a decimal index, or a substring of the device name. */
-static qc_status pick_physical(qc_device *d) {
+static qc_status pick_physical(qc_device *d, bool requested) {
     uint32_t n = 0;
     VkResult r = d->fn.vkEnumeratePhysicalDevices(d->instance, &n, NULL);
     if (r != VK_SUCCESS || n == 0) return qc_error(QC_ERR_NOT_FOUND, "no Vulkan device");
@@ -110,8 +110,15 @@ static qc_status pick_physical(qc_device *d) {
         if (by_index ? (long)i != idx : want && *want && !strstr(p.deviceName, want)) continue;
         if (type_rank(p.deviceType) > best_rank) best = (int)i, best_rank = type_rank(p.deviceType);
     }
+    /* Not picked by "best available" on a CPU implementation (lavapipe):
+     * the cpu and ref devices run the same model faster there. Asking for
+     * it (--backend vulkan or QC_VULKAN_DEVICE) still gets it. */
+    bool cpu_only = best >= 0 && best_rank == type_rank(VK_PHYSICAL_DEVICE_TYPE_CPU);
     if (best >= 0) d->phys = list[best];
     free(list);
+    if (cpu_only && !requested && !(want && *want))
+        return qc_error(QC_ERR_NOT_FOUND, "vulkan: only a CPU implementation found; not picked "
+                        "by default (ask for it with --backend vulkan)");
     if (best < 0)
         return want && *want ? qc_error(QC_ERR_NOT_FOUND, "no Vulkan device matches QC_VULKAN_DEVICE='%s' "
                                         "(a Vulkan 1.2 device; see vulkaninfo --summary)", want)
@@ -248,7 +255,7 @@ static qc_status vk_create(const qc_hal_create_params *params, qc_device **out) 
     qc_status st = qc_hal_ref_driver.create(params, &d->ref);
     if (!st) st = load_library(d);
     if (!st) st = create_instance(d);
-    if (!st) st = pick_physical(d);
+    if (!st) st = pick_physical(d, params && params->requested);
     if (!st) st = create_device(d);
     if (st) {
         vk_destroy(d);
