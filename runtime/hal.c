@@ -41,7 +41,7 @@ qc_status qc_hal_open(const char *name, const qc_hal_create_params *params,
     if (name) {
         for (int32_t i = 0; i < N_DRIVERS; i++) {
             if (strcmp(drivers[i]->name, name) != 0) continue;
-            qc_hal_create_params p = *params;
+            qc_hal_create_params p = params ? *params : (qc_hal_create_params){0};
             p.requested = true;
             qc_status st = drivers[i]->create(&p, out);
             if (st) return qc_status_wrap(st, "opening device '%s'", name);
@@ -62,7 +62,7 @@ qc_status qc_hal_open(const char *name, const qc_hal_create_params *params,
             if (!tried[i] && (best < 0 || drivers[i]->priority > drivers[best]->priority))
                 best = i;
         tried[best] = true;
-        qc_hal_create_params p = *params;
+        qc_hal_create_params p = params ? *params : (qc_hal_create_params){0};
         p.requested = false;
         qc_status st = drivers[best]->create(&p, out);
         if (!st) {
