@@ -294,7 +294,7 @@ qc_status qc_cpu_gen_gemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu
     /* >= ~64K multiply-adds per chunk, whole MR blocks. */
     int64_t per_row = gm.K * gm.N, rows = (65536 + per_row - 1) / per_row;
     k->grain = (rows + gm.MR - 1) / gm.MR * gm.MR;
-    snprintf(k->variant, sizeof k->variant, "gemm f32 %s %dx%d%s", gm.W == 16 ? "avx512" :
-             gm.W == 8 ? "avx2" : "sse", (int)gm.MR, (int)gm.NR, gm.has_prog ? " +epilogue" : "");
+    snprintf(k->variant, sizeof k->variant, "gemm f32 %dx%d f32x%d%s", (int)gm.MR, (int)gm.NR,
+             (int)gm.W, gm.has_prog ? " +epilogue" : "");
     return NULL;
 }
