@@ -33,14 +33,26 @@ needed=$(readelf -d "$aot" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 echo "aot_app NEEDED: $(echo $needed)"
 echo "$needed" | grep -q '^libqcrt\.so' || { echo "FAIL aot_app does not link libqcrt"; fail=1; }
 if echo "$needed" | grep -q '^libqcomp\.so'; then echo "FAIL aot_app links libqcomp"; fail=1; fi
+# With the cpu backend built, the best device is cpu and host_app's JIT runs
+# generated code: the artifact then carries cpu code too (a shared object
+# that aot_app loads without LLVM), so both sides run the same kernels.
+targets=ref
+if "$qcomp" compile tests/models/seed_fnn/model.onnx --target ref,cpu -o "$tmp/probe.qcm" \
+     >/dev/null 2>&1; then
+  targets=ref,cpu
+fi
+echo "artifacts for targets $targets"
 for m in $models; do
-  if ! "$qcomp" compile "tests/models/$m/model.onnx" -o "$tmp/$m.qcm" >"$tmp/compile" 2>&1; then
+  if ! "$qcomp" compile "tests/models/$m/model.onnx" --target "$targets" -o "$tmp/$m.qcm" >"$tmp/compile" 2>&1; then
     if grep -q "not implemented" "$tmp/compile"; then
       echo "SKIPPED: qcomp compile is not implemented yet"; exit 77
     fi
     echo "FAIL qcomp compile $m:"; cat "$tmp/compile"; fail=1; continue
   fi
   "$aot" "$tmp/$m.qcm" 3 >"$tmp/$m.aot" 2>&1 || { echo "FAIL aot_app $m:"; cat "$tmp/$m.aot"; fail=1; continue; }
+  if [ "$targets" = ref,cpu ] && ! grep -q "on device 'cpu'" "$tmp/$m.aot"; then
+    echo "FAIL aot_app $m did not run on the cpu device:"; head -1 "$tmp/$m.aot"; fail=1
+  fi
   "$host" "tests/models/$m/model.onnx" 3 >"$tmp/$m.jit" 2>&1 || { echo "FAIL host_app $m"; fail=1; continue; }
   # Same device, same kernels: the printed outputs agree exactly (line 1
   # names the model, which is the same too, but keep the check on values).
