@@ -21,6 +21,8 @@ PACKAGES=(
   libonnx-dev       # /usr/include/onnx/onnx.proto
   libonnx-testdata  # ONNX backend node tests (tests/onnx_node)
   python3-onnx      # regenerating tests/onnx/*.onnx (tests/onnx/gen_models.py); tests need no python
+  llvm-19-dev       # cpu backend: LLVM C API (codegen, ORC LLJIT), libLLVM-19 linked by libqcomp only
+  lld-19            # cpu backend AOT: ld.lld-19 links the generated object into the artifact's .so
 )
 
 if [ "${1:-}" = "--generators" ]; then
