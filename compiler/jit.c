@@ -36,11 +36,14 @@ static qc_status lower_targets(const qc_graph *g, const qc_plan *plan,
     return NULL;
 }
 
-qc_status qc_compile_to_memory_opts(const qc_graph *g, const qc_compile_options *opts,
-                                    void **buf, size_t *len) {
+/* The image, and with jit the in-process code a lowering kept (moved to
+ * *kept; the caller owns it). */
+static qc_status compile_image(const qc_graph *g, const qc_compile_options *opts, bool jit,
+                               void **buf, size_t *len, qc_code_provider *kept) {
     if (!buf || !len) return qc_error(QC_ERR_INVALID, "qc_compile_to_memory: buf or len is NULL");
     *buf = NULL;
     *len = 0;
+    *kept = (qc_code_provider){0};
     if (!g) return qc_error(QC_ERR_INVALID, "qc_compile_to_memory: graph is NULL");
     qc_compile_options none = {0};
     const qc_compile_options *o = opts ? opts : &none;
@@ -52,18 +55,28 @@ qc_status qc_compile_to_memory_opts(const qc_graph *g, const qc_compile_options 
     qc_plan plan = {0};
     st = qc_memplan(g, &plan);
     if (st) return qc_status_wrap(st, "qc_compile_to_memory: planning memory of '%s'", g->name);
-    qc_code_sections code = {0};
+    qc_code_sections code = {.jit = jit};
     st = lower_targets(g, &plan, o, targets, &code);
     uint8_t *img = NULL;
     if (!st) {
         st = qc_artifact_write_mem_ex(g, &plan, targets, &code, &img, len);
         if (st) st = qc_status_wrap(st, "qc_compile_to_memory: writing '%s'", g->name);
     }
+    if (!st) {
+        *kept = code.code;
+        code.code = (qc_code_provider){0};
+    }
     qc_code_sections_free(&code);
     qc_plan_free(&plan);
     if (st) return st;
     *buf = img;
     return NULL;
+}
+
+qc_status qc_compile_to_memory_opts(const qc_graph *g, const qc_compile_options *opts,
+                                    void **buf, size_t *len) {
+    qc_code_provider none;
+    return compile_image(g, opts, false, buf, len, &none);
 }
 
 qc_status qc_compile_to_memory(const qc_graph *g, void **buf, size_t *len) {
@@ -95,9 +108,11 @@ qc_status qc_compile_jit_opts(qc_runtime *rt, const qc_graph *g, const qc_compil
     }
     void *img = NULL;
     size_t len = 0;
-    qc_status st = qc_compile_to_memory_opts(g, &o, &img, &len);
+    qc_code_provider code;
+    qc_status st = compile_image(g, &o, true, &img, &len, &code);
     if (st) return st;
-    st = qc_model_load_memory(rt, img, len, QC_LOAD_COPY, out);
+    /* The JIT's code (if a lowering kept some) goes with the model. */
+    st = qc_model_load_memory_code(rt, img, len, QC_LOAD_COPY, &code, out);
     free(img);
     return st ? qc_status_wrap(st, "qc_compile_jit: loading the compiled '%s'", g->name) : NULL;
 }

@@ -17,6 +17,7 @@
 
 #include "ir/ir.h"
 #include "qcomp/qcomp.h"
+#include "runtime/model.h"
 
 typedef struct qc_plan qc_plan;
 
@@ -31,6 +32,13 @@ typedef struct qc_code_section {
 typedef struct qc_code_sections {
     qc_code_section *secs;
     int32_t n, cap;
+    /* In: the caller runs the code in this process (qc_compile_jit_opts):
+     * a lowering may then keep its code in memory instead of storing it. */
+    bool jit;
+    /* Out, with jit: the in-process code of the (one) lowering that made
+     * some, handed to the runtime with the image (qc_model_load_memory_code);
+     * released by qc_code_sections_free unless the caller took it. */
+    qc_code_provider code;
 } qc_code_sections;
 
 /* Appends a section, taking ownership of data (freed on failure too). */

@@ -107,5 +107,6 @@ qc_status qc_code_sections_add(qc_code_sections *l, uint32_t kind, uint32_t targ
 void qc_code_sections_free(qc_code_sections *l) {
     for (int32_t i = 0; i < l->n; i++) free(l->secs[i].data);
     free(l->secs);
+    if (l->code.release) l->code.release(l->code.ctx);
     *l = (qc_code_sections){0};
 }

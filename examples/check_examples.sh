@@ -43,6 +43,9 @@ for m in $models; do
   fi
   "$aot" "$tmp/$m.qcm" 3 "$dev" >"$tmp/$m.aot" 2>&1 || { echo "FAIL aot_app $m on $dev:"; cat "$tmp/$m.aot"; fail=1; continue; }
   "$host" "tests/models/$m/model.onnx" 3 "$dev" >"$tmp/$m.jit" 2>&1 || { echo "FAIL host_app $m on $dev"; fail=1; continue; }
+  if ! grep -q "on device '$dev'" "$tmp/$m.aot"; then
+    echo "FAIL aot_app $m did not run on device $dev:"; head -1 "$tmp/$m.aot"; fail=1
+  fi
   if ! diff <(tail -n +2 "$tmp/$m.jit") <(tail -n +2 "$tmp/$m.aot") >/dev/null; then
     echo "FAIL $m on $dev: aot_app and host_app outputs differ"; diff "$tmp/$m.jit" "$tmp/$m.aot" | head; fail=1
   else

@@ -764,6 +764,7 @@ qc_status qc_model_data_parse(const void *buf, size_t len, bool copy, const char
 
 void qc_model_data_free(qc_model_data *m) {
     if (!m) return;
+    if (m->code.release) m->code.release(m->code.ctx);
     owned *o = m->owned;
     if (o) {
         for (chunk *c = o->chunks; c;) {

@@ -56,6 +56,7 @@ typedef struct qc_hal_launch {
     int64_t batch;            /* 0 when the model has no symbolic dim */
     qc_hal_buffer *arena;
     qc_tensor_desc *descs;
+    void *model_state;        /* what the driver's model_open made, or NULL */
 } qc_hal_launch;
 
 typedef struct qc_hal_create_params {
@@ -85,7 +86,19 @@ typedef struct qc_hal_driver {
     void (*release_model)(qc_device *d, const qc_model_data *m);
     qc_status (*launch)(qc_device *d, const qc_hal_launch *l);
     qc_status (*sync)(qc_device *d);
+    /* Optional (NULL: none): per-model device state (loaded code, resolved
+     * kernels), made once at load after check_model, passed to every launch
+     * of that model as qc_hal_launch.model_state, and closed when the
+     * model's last reference goes. Keeping it with the model, not in the
+     * device, lets several models and sessions run at once without locks. */
+    qc_status (*model_open)(qc_device *d, const qc_model_data *m, void **state);
+    void (*model_close)(qc_device *d, void *state);
 } qc_hal_driver;
+
+/* Runs one node with the ref kernels, exactly as the ref device does
+ * (backends/ref/hal.c). Host devices (cpu) call it for the nodes they have
+ * no generated code for, so a fallback node is bit-identical to ref. */
+qc_status qc_hal_ref_launch(const qc_hal_launch *l);
 
 /* ---- registry (runtime/hal.c) ----------------------------------------------- */
 

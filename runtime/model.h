@@ -41,6 +41,19 @@ typedef struct qc_rt_section {
     uint32_t crc;             /* as stored (and checked) */
 } qc_rt_section;
 
+/* Code that lives in this process instead of in the artifact: the JIT
+ * (qc_compile_jit_opts with target cpu) keeps its ORC LLJIT alive and hands
+ * the runtime this LLVM-free view of it. The model owns it from the load on
+ * (also when the load fails) and calls release(ctx) when its last reference
+ * goes, after the device has dropped its per-model state. */
+typedef struct qc_code_provider {
+    uint32_t target;          /* QC_TARGET_* the code is for; 0 = none */
+    void *ctx;
+    /* The address of a defined symbol, or NULL when it is not defined. */
+    void *(*lookup)(void *ctx, const char *symbol);
+    void (*release)(void *ctx);
+} qc_code_provider;
+
 typedef struct qc_model_data {
     const char *name;
     const char *batch;        /* symbolic dim name, or NULL */
@@ -55,6 +68,7 @@ typedef struct qc_model_data {
     qc_rt_section *sections;  /* every section, for target code lookup */
     uint32_t targets;         /* bit (1 << target) for each target present */
     void *owned;              /* allocations and (optionally) the file bytes */
+    qc_code_provider code;    /* in-process code (JIT), or all zero */
 } qc_model_data;
 
 /* Parses and validates an artifact image. With copy = false the caller keeps
@@ -62,9 +76,18 @@ typedef struct qc_model_data {
  * and byte offset. */
 qc_status qc_model_data_parse(const void *buf, size_t len, bool copy, const char *source,
                               qc_model_data **out);
+/* Frees m, releasing m->code first when it has a provider. */
 void qc_model_data_free(qc_model_data *m);
 /* Reads a .qcm file and parses it (copy mode): the one file-reading path of
  * the runtime API and the CLI (runtime/runtime.c). */
 qc_status qc_model_data_read_file(const char *path, qc_model_data **out);
+
+/* qc_model_load_memory for an image whose code lives in this process (the
+ * cpu JIT): the model takes ownership of *code (released on the last model
+ * release, or right away when this fails), and the device resolves kernels
+ * through code->lookup instead of loading a code section. */
+qc_status qc_model_load_memory_code(qc_runtime *rt, const void *buf, size_t len,
+                                    qc_load_mode mode, const qc_code_provider *code,
+                                    qc_model **out);
 
 #endif

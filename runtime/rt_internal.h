@@ -21,6 +21,7 @@ struct qc_model {
     qc_runtime *rt;
     qc_model_data *data;
     void (*free_data)(qc_model_data *);
+    void *dev_state;          /* driver->model_open's state, closed on the last release */
 };
 
 /* Wraps already-validated model data (takes ownership: free_data runs on the
@@ -29,6 +30,7 @@ struct qc_model {
 qc_status qc_model_wrap(qc_runtime *rt, qc_model_data *data, void (*free_data)(qc_model_data *),
                         qc_model **out);
 const qc_model_data *qc_model_get_data(const qc_model *m);
+
 
 /* ---- arena (arena.c) -------------------------------------------------------- */
 

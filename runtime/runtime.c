@@ -72,6 +72,16 @@ qc_status qc_model_wrap(qc_runtime *rt, qc_model_data *data, void (*free_data)(q
         free_data(data);
         return qc_error(QC_ERR_NOMEM, "loading a model: out of memory");
     }
+    if (rt->driver->model_open) {
+        st = rt->driver->model_open(rt->device, data, &m->dev_state);
+        if (st) {
+            st = qc_status_wrap(st, "model '%s' cannot run on device '%s'",
+                                data->name ? data->name : "?", rt->driver->name);
+            free_data(data);
+            free(m);
+            return st;
+        }
+    }
     atomic_init(&m->refs, 1);
     m->rt = rt;
     m->data = data;
@@ -82,18 +92,31 @@ qc_status qc_model_wrap(qc_runtime *rt, qc_model_data *data, void (*free_data)(q
 
 const qc_model_data *qc_model_get_data(const qc_model *m) { return m->data; }
 
+qc_status qc_model_load_memory_code(qc_runtime *rt, const void *buf, size_t len,
+                                    qc_load_mode mode, const qc_code_provider *code,
+                                    qc_model **out) {
+    qc_code_provider none = {0};
+    if (!code) code = &none;
+    qc_status st = NULL;
+    if (out) *out = NULL;
+    if (!out) st = qc_error(QC_ERR_INVALID, "qc_model_load_memory: out is NULL");
+    else if (!rt || !buf)
+        st = qc_error(QC_ERR_INVALID, "qc_model_load_memory: %s is NULL", rt ? "buf" : "rt");
+    else if (mode != QC_LOAD_COPY && mode != QC_LOAD_BORROW)
+        st = qc_error(QC_ERR_INVALID, "qc_model_load_memory: unknown load mode %d", (int)mode);
+    qc_model_data *data = NULL;
+    if (!st) st = qc_model_data_parse(buf, len, mode == QC_LOAD_COPY, "<memory>", &data);
+    if (st) {
+        if (code->release) code->release(code->ctx);   /* ours from the call on */
+        return qc_status_wrap(st, "qc_model_load_memory");
+    }
+    data->code = *code;
+    return qc_model_wrap(rt, data, qc_model_data_free, out);
+}
+
 qc_status qc_model_load_memory(qc_runtime *rt, const void *buf, size_t len, qc_load_mode mode,
                                qc_model **out) {
-    if (!out) return qc_error(QC_ERR_INVALID, "qc_model_load_memory: out is NULL");
-    *out = NULL;
-    if (!rt || !buf)
-        return qc_error(QC_ERR_INVALID, "qc_model_load_memory: %s is NULL", rt ? "buf" : "rt");
-    if (mode != QC_LOAD_COPY && mode != QC_LOAD_BORROW)
-        return qc_error(QC_ERR_INVALID, "qc_model_load_memory: unknown load mode %d", (int)mode);
-    qc_model_data *data = NULL;
-    qc_status st = qc_model_data_parse(buf, len, mode == QC_LOAD_COPY, "<memory>", &data);
-    if (st) return qc_status_wrap(st, "qc_model_load_memory");
-    return qc_model_wrap(rt, data, qc_model_data_free, out);
+    return qc_model_load_memory_code(rt, buf, len, mode, NULL, out);
 }
 
 qc_status qc_model_data_read_file(const char *path, qc_model_data **out) {
@@ -147,6 +170,8 @@ void qc_model_retain(qc_model *m) {
 
 void qc_model_release(qc_model *m) {
     if (!m || atomic_fetch_sub(&m->refs, 1) != 1) return;
+    /* The device's state may point into the code; close it first. */
+    if (m->rt->driver->model_close) m->rt->driver->model_close(m->rt->device, m->dev_state);
     if (m->rt->driver->release_model) m->rt->driver->release_model(m->rt->device, m->data);
     m->free_data(m->data);
     free(m);

@@ -225,7 +225,7 @@ qc_status qc_session_run(qc_session *s, const qc_tensor *inputs, int32_t n_input
         if (st) st = qc_status_wrap(st, "qc_session_run: copying in '%s'", v->name);
     }
     for (int32_t ni = 0; ni < d->n_nodes && !st; ni++) {
-        qc_hal_launch l = {d, ni, batch, &s->arena.buf, s->descs};
+        qc_hal_launch l = {d, ni, batch, &s->arena.buf, s->descs, s->model->dev_state};
         st = rt->driver->launch(rt->device, &l);
         if (st) st = qc_status_wrap(st, "qc_session_run on '%s'", rt->driver->name);
     }

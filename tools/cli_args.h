@@ -41,6 +41,9 @@ typedef struct qc_model_data qc_model_data;
 bool qc_cli_is_qcm_file(const char *path);
 /* Reads and validates an artifact (runtime/model.h); errors name the file. */
 qc_status qc_cli_load_qcm(const char *path, qc_model_data **out);
+/* `inspect --target cpu` (tools/cli_cpu.c): the cpu kernel table of a
+ * .qcm file, or of MODEL compiled for cpu in memory. */
+qc_status qc_cli_print_cpu(const char *model, bool verify, FILE *f);
 /* An artifact's graph rebuilt as a qc_graph (verified when `verify`). */
 qc_status qc_cli_load_qcm_graph(const char *path, bool verify, qc_graph **out);
 /* The section table (kind, target, offset, length, CRC) and arena size. */

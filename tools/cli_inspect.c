@@ -18,7 +18,7 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: qcomp inspect MODEL [--no-verify] [--plan [--batch N]]\n"
+            "usage: qcomp inspect MODEL [--no-verify] [--plan [--batch N]] [--target cpu]\n"
             "\n"
             "Prints MODEL (a .qcir text IR file or an .onnx model) in canonical text form\n"
             "to stdout and a summary (nodes per op, values, constants) to stderr.\n"
@@ -30,6 +30,10 @@ static void usage(FILE *f) {
             "               the sum of all buffer sizes, and the kernel count and\n"
             "               arena after qdq_fold + fuse\n"
             "  --batch N    evaluate the plan's sizes for batch N (default 1)\n"
+            "  --target cpu also print the cpu backend's kernel table to stderr: per\n"
+            "               node generated (variant) or ref fallback (reason), and the\n"
+            "               CPU and features the code needs (a .qcm shows its own\n"
+            "               table; other models are compiled for cpu in memory)\n"
             "\n"
             "Exit status: 0 ok, 1 error, 2 usage.\n");
 }
@@ -135,7 +139,7 @@ static qc_status print_plan(const qc_graph *g, const char *model, bool verify, i
 
 int qc_cli_inspect(int argc, char **argv) {
     const char *model = NULL;
-    bool verify = true, plan = false;
+    bool verify = true, plan = false, cpu = false;
     int64_t batch = 1;
     for (int i = 1; i < argc; i++) {
         if (qc_cli_is_help(argv[i])) {
@@ -148,6 +152,14 @@ int qc_cli_inspect(int argc, char **argv) {
             verify = false;
         } else if (!strcmp(argv[i], "--plan")) {
             plan = true;
+        } else if (!strcmp(argv[i], "--target")) {
+            if (i + 1 >= argc || strcmp(argv[i + 1], "cpu")) {
+                qc_cli_error(CMD, "--target takes 'cpu' (the backend with a kernel table)");
+                usage(stderr);
+                return QC_EXIT_USAGE;
+            }
+            cpu = true;
+            i++;
         } else if (!strcmp(argv[i], "--batch")) {
             char *end = NULL;
             if (i + 1 >= argc || (batch = strtoll(argv[i + 1], &end, 10)) < 1 || *end) {
@@ -185,6 +197,8 @@ int qc_cli_inspect(int argc, char **argv) {
         if (qc_cli_is_qcm_file(model) && (st = qc_cli_print_qcm_sections(model, stderr)))
             rc = qc_cli_fail(CMD, st);
         if (plan && (st = print_plan(g, model, verify, batch, stderr))) rc = qc_cli_fail(CMD, st);
+        if (cpu && rc == QC_EXIT_OK && (st = qc_cli_print_cpu(model, verify, stderr)))
+            rc = qc_cli_fail(CMD, st);
     }
     qc_graph_destroy(g);
     return rc;

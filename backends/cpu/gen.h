@@ -45,4 +45,12 @@ typedef qc_status (*qc_cpu_gen_fn)(qc_cpu_cg *cg, const qc_graph *g, int32_t nod
 qc_status qc_cpu_gen_qgemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 qc_status qc_cpu_gen_qconv(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 
+/* fp32 generators of this backend (gen_gemm.c, gen_ew.c):
+ * Gemm, MatMul, qc.FusedGemm, qc.FusedMatMul (constant B packed into panels);
+ * qc.Elementwise and the unary/binary float ops (one-step programs);
+ * QuantizeLinear / DequantizeLinear per tensor (int8 / uint8). */
+qc_status qc_cpu_gen_gemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+qc_status qc_cpu_gen_elementwise(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+qc_status qc_cpu_gen_quant(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+
 #endif

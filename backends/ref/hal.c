@@ -95,8 +95,7 @@ static bool overlaps(const uint8_t *a, size_t na, const uint8_t *b, size_t nb) {
     return na && nb && a < b + nb && b < a + na;
 }
 
-static qc_status ref_launch(qc_device *d, const qc_hal_launch *l) {
-    (void)d;
+qc_status qc_hal_ref_launch(const qc_hal_launch *l) {
     const qc_model_data *m = l->model;
     const qc_node *n = &m->nodes[l->node];
     qc_tensor in[REF_MAX_IO], out[REF_MAX_IO];
@@ -164,6 +163,11 @@ static qc_status ref_launch(qc_device *d, const qc_hal_launch *l) {
         if (!st) l->descs[n->out[k]] = out[k].desc;
     }
     return st;
+}
+
+static qc_status ref_launch(qc_device *d, const qc_hal_launch *l) {
+    (void)d;
+    return qc_hal_ref_launch(l);
 }
 
 static qc_status ref_sync(qc_device *d) {

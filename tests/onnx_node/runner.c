@@ -1,6 +1,6 @@
 /* runner.c — the ONNX backend node tests on a qcomp backend.
  *
- *   onnx_node_runner [--backend ref|ref-artifact] [--claimed FILE] [--filter TEXT] [--no-fail]
+ *   onnx_node_runner [--backend ref|ref-artifact|cpu|cpu-artifact] [--claimed FILE] [--filter TEXT] [--no-fail]
  *                    [-v|-vv] [--results] [--no-fork] [DIR]
  *
  * DIR (default: Debian's libonnx-testdata) holds test_* folders, each with
@@ -453,7 +453,7 @@ static bool load_claimed(const char *path, strset *claimed, strset *excused) {
 /* ---- main ---------------------------------------------------------------------------- */
 
 static int usage(void) {
-    fprintf(stderr, "usage: onnx_node_runner [--backend ref|ref-artifact|vulkan] [--claimed FILE] [--filter TEXT] "
+    fprintf(stderr, "usage: onnx_node_runner [--backend ref|ref-artifact|cpu|cpu-artifact|vulkan] [--claimed FILE] [--filter TEXT] "
                     "[--no-fail] [-v|-vv] [--results] [--no-fork] [DIR]\n");
     return 2;
 }
@@ -510,6 +510,53 @@ static bool device_opens(const char *name) {
     return !st;
 }
 
+/* --backend cpu / cpu-artifact: the cpu device. "cpu" compiles through
+ * qc_compile_jit_opts (kernels in an in-process ORC LLJIT); "cpu-artifact"
+ * makes a ref+cpu image whose kernels are a linked shared object, loaded by
+ * the runtime with dlopen (the AOT path). Two threads, so the device's split
+ * over the pool runs too. */
+static qc_status run_on_cpu(const qc_graph *g, const qc_tensor *in, int32_t n_in, qc_tensor *out,
+                            int32_t n_out, bool aot) {
+    qc_runtime_options ro;
+    qc_runtime_options_init(&ro);
+    ro.threads = 2;
+    ro.backend = "cpu";
+    qc_compile_options co;
+    qc_compile_options_init(&co);
+    co.targets = aot ? "ref,cpu" : "cpu";
+    qc_runtime *rt = NULL;
+    qc_model *m = NULL;
+    qc_session *s = NULL;
+    void *img = NULL;
+    size_t len = 0;
+    qc_status st = qc_runtime_create(&ro, &rt);
+    if (!st && aot) st = qc_compile_to_memory_opts(g, &co, &img, &len);
+    if (!st && aot) st = qc_model_load_memory(rt, img, len, QC_LOAD_COPY, &m);
+    if (!st && !aot) st = qc_compile_jit_opts(rt, g, &co, &m);
+    free(img);
+    if (!st) st = qc_session_create(m, NULL, &s);
+    if (!st) {
+        for (int32_t i = 0; i < n_out; i++) out[i].data = NULL;   /* runtime allocates */
+        st = qc_session_run(s, in, n_in, out, n_out);
+    }
+    qc_session_destroy(s);
+    qc_model_release(m);
+    qc_runtime_destroy(rt);
+    return st;
+}
+
+static qc_status run_cpu_jit(const qc_graph *g, const qc_tensor *in, int32_t n_in, qc_tensor *out,
+                             int32_t n_out) {
+    return run_on_cpu(g, in, n_in, out, n_out, false);
+}
+
+static qc_status run_cpu_aot(const qc_graph *g, const qc_tensor *in, int32_t n_in, qc_tensor *out,
+                             int32_t n_out) {
+    return run_on_cpu(g, in, n_in, out, n_out, true);
+}
+
+static const char *backend_name = "ref";
+
 static int parse_args(int argc, char **argv, options *o, backend_fn *backend) {
     o->dir = DEFAULT_DIR;
     o->fork = true;
@@ -518,11 +565,15 @@ static int parse_args(int argc, char **argv, options *o, backend_fn *backend) {
         const char *a = argv[i];
         if (!strcmp(a, "--backend") && i + 1 < argc) {
             i++;
+            backend_name = argv[i];
             if (!strcmp(argv[i], "ref-artifact")) *backend = run_via_artifact;
             else if (!strcmp(argv[i], "vulkan")) *backend = run_via_vulkan;
+            else if (!strcmp(argv[i], "cpu")) *backend = run_cpu_jit;
+            else if (!strcmp(argv[i], "cpu-artifact")) *backend = run_cpu_aot;
             else if (strcmp(argv[i], "ref")) {
                 fprintf(stderr,
-                        "onnx_node_runner: unknown backend '%s' (available: ref, ref-artifact, vulkan)\n",
+                        "onnx_node_runner: unknown backend '%s' (available: ref, ref-artifact, "
+                        "cpu, cpu-artifact, vulkan)\n",
                         argv[i]);
                 return 2;
             }
@@ -585,9 +636,7 @@ int main(int argc, char **argv) {
         set_free(&excused);
         return 77;
     }
-    printf("ONNX node tests in %s on backend %s: %d tests\n", o.dir,
-           backend == run_via_vulkan ? "vulkan" : backend == run_via_artifact ? "ref-artifact" : "ref",
-           tests.n);
+    printf("ONNX node tests in %s on backend %s: %d tests\n", o.dir, backend_name, tests.n);
     table tab = {0};
     int totals[3] = {0}, bound = 0, claimed_tests = 0, claimed_bad = 0, n_excused = 0;
     for (int t = 0; t < tests.n; t++) {

@@ -1,0 +1,244 @@
+/* hal.c — the cpu device: host memory (as the ref device), nodes with a
+ * generated kernel split over the runtime's thread pool, the rest run by
+ * the ref kernels (qc_hal_ref_launch), so a model whose ops are only partly
+ * generated still runs, and its fallback nodes are bit-identical to ref.
+ *
+ * Per model (model_open): the kernel table validated (hal_ktable.c), the
+ * host checked for the required features, the code found — the JIT's
+ * in-process provider, else the SO section loaded with dlopen from a memfd —
+ * and every symbol resolved once. That state lives with the model, so the
+ * device itself keeps none and concurrent models/sessions need no locks. */
+#define _GNU_SOURCE 1   /* memfd_create */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "backends/cpu/hal_ktable.h"
+#include "runtime/hal.h"
+
+#define CPU_MAX_IO 64
+
+struct qc_device {
+    qc_threadpool *pool;
+};
+
+typedef struct cpu_kernel {
+    qc_cpu_kernel_fn fn;      /* NULL: ref fallback */
+    int64_t units_a, units_b, grain;
+    const void *packed;
+} cpu_kernel;
+
+typedef struct cpu_model {
+    int32_t n;
+    cpu_kernel *k;
+    void *dl;                 /* dlopen handle (AOT), or NULL */
+} cpu_model;
+
+static qc_status cpu_create(const qc_hal_create_params *params, qc_device **out) {
+#if !(defined(__x86_64__))
+    (void)params;
+    *out = NULL;
+    return qc_error(QC_ERR_UNSUPPORTED, "cpu device: generated code is x86-64 only");
+#else
+    qc_device *d = calloc(1, sizeof *d);
+    if (!d) return qc_error(QC_ERR_NOMEM, "cpu device: out of memory");
+    d->pool = params ? params->pool : NULL;
+    *out = d;
+    return NULL;
+#endif
+}
+
+static void cpu_destroy(qc_device *d) { free(d); }
+
+/* Host memory, exactly the ref device's (reused, not copied). */
+static qc_status cpu_alloc(qc_device *d, size_t bytes, qc_hal_buffer *out) {
+    (void)d;
+    return qc_hal_ref_driver.alloc(NULL, bytes, out);
+}
+static void cpu_free(qc_device *d, qc_hal_buffer *buf) {
+    (void)d;
+    qc_hal_ref_driver.free(NULL, buf);
+}
+static qc_status cpu_copy(qc_device *d, const qc_hal_copy *c) {
+    (void)d;
+    return qc_hal_ref_driver.copy(NULL, c);
+}
+
+static qc_status check_code(const qc_model_data *m, const qc_cpu_ktable *t) {
+    qc_status st = qc_cpu_check_host(t->features, t->cpu);
+    if (st || !t->n_generated) return st;
+    bool jit = m->code.lookup && m->code.target == QC_TARGET_CPU;
+    if (!jit && !t->so)
+        return qc_error(QC_ERR_INVALID,
+                        "cpu: %d generated kernels but no SO section (a JIT image from another "
+                        "process?)", (int)t->n_generated);
+    if (t->so && (t->so_len < 64 || memcmp(t->so, "\177ELF", 4)))
+        return qc_error(QC_ERR_INVALID, "cpu SO section: not an ELF file");
+    return NULL;
+}
+
+/* A model compiled without cpu code runs here entirely on the ref kernels,
+ * so "best available" (cpu) still runs every artifact ref runs. */
+static bool has_cpu_code(const qc_model_data *m) { return (m->targets >> QC_TARGET_CPU) & 1u; }
+
+static qc_status cpu_check_model(qc_device *d, const qc_model_data *m) {
+    (void)d;
+    qc_cpu_ktable t = {0};
+    qc_status st = has_cpu_code(m) ? qc_cpu_ktable_parse(m, &t) : NULL;
+    if (st) return st;
+    for (int32_t i = 0; i < m->n_nodes && !st; i++) {
+        const qc_node *n = &m->nodes[i];
+        if (!qc_op_get_info(n->op)) st = qc_node_error(n, QC_ERR_UNSUPPORTED, "unknown op");
+        else if (n->n_in > CPU_MAX_IO || n->n_out > CPU_MAX_IO)
+            st = qc_node_error(n, QC_ERR_UNSUPPORTED, "more than %d inputs or outputs", CPU_MAX_IO);
+    }
+    if (!st && has_cpu_code(m)) st = check_code(m, &t);
+    qc_cpu_ktable_free(&t);
+    return st;
+}
+
+/* The SO section as a file only this process sees, opened with dlopen. */
+static qc_status load_so(const qc_cpu_ktable *t, void **out) {
+    *out = NULL;
+    int fd = (int)memfd_create("qcomp-kernels.so", MFD_CLOEXEC);
+    if (fd < 0) return qc_error(QC_ERR_IO, "cpu: memfd_create failed: %s", strerror(errno));
+    size_t done = 0;
+    while (done < t->so_len) {
+        ssize_t w = write(fd, t->so + done, t->so_len - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            close(fd);
+            return qc_error(QC_ERR_IO, "cpu: writing the shared object to a memfd failed");
+        }
+        done += (size_t)w;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    /* RTLD_LOCAL: two models' kernels never see each other's symbols. */
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    qc_status st = NULL;
+    if (!h) {
+        const char *e = dlerror();
+        st = qc_error(QC_ERR_INVALID, "cpu SO section: dlopen failed: %s", e ? e : "?");
+    }
+    close(fd);   /* the mapping keeps the code */
+    *out = h;
+    return st;
+}
+
+static void cpu_model_close(qc_device *d, void *state) {
+    (void)d;
+    cpu_model *cm = state;
+    if (!cm) return;
+    if (cm->dl) dlclose(cm->dl);
+    free(cm->k);
+    free(cm);
+}
+
+static qc_status cpu_model_open(qc_device *d, const qc_model_data *m, void **state) {
+    *state = NULL;
+    if (!has_cpu_code(m)) return NULL;   /* every node on ref */
+    qc_cpu_ktable t;
+    qc_status st = qc_cpu_ktable_parse(m, &t);
+    if (!st) st = check_code(m, &t);
+    cpu_model *cm = st ? NULL : calloc(1, sizeof *cm);
+    if (!st && cm) cm->k = calloc((size_t)t.n + 1, sizeof *cm->k);
+    if (!st && (!cm || !cm->k)) st = qc_error(QC_ERR_NOMEM, "cpu: out of memory");
+    bool jit = m->code.lookup && m->code.target == QC_TARGET_CPU;
+    if (!st && t.n_generated && !jit) st = load_so(&t, &cm->dl);
+    for (int32_t i = 0; !st && i < t.n; i++) {
+        const qc_cpu_kentry *e = &t.e[i];
+        cpu_kernel *k = &cm->k[i];
+        if (e->kind != QC_CPU_KT_GENERATED) continue;
+        void *fn = jit ? m->code.lookup(m->code.ctx, e->symbol) : dlsym(cm->dl, e->symbol);
+        if (!fn) {
+            st = qc_error(QC_ERR_INVALID, "cpu: node %d: kernel symbol '%s' is not in the %s",
+                          (int)i, e->symbol, jit ? "JIT" : "SO section");
+            break;
+        }
+        /* Object pointer -> function pointer: POSIX guarantees dlsym's works. */
+        memcpy(&k->fn, &fn, sizeof fn);
+        k->units_a = e->units_a;
+        k->units_b = e->units_b;
+        k->grain = e->grain;
+        k->packed = e->packed;
+    }
+    if (cm) cm->n = t.n;
+    qc_cpu_ktable_free(&t);
+    if (st) {
+        cpu_model_close(d, cm);
+        return st;
+    }
+    *state = cm;
+    return NULL;
+}
+
+/* ---- launch ------------------------------------------------------------------------ */
+
+typedef struct job {
+    qc_cpu_kernel_fn fn;
+    const qc_cpu_kargs *args;
+    int64_t units, grain;
+} job;
+
+static void run_chunk(void *ctx, int64_t begin, int64_t end, int32_t worker) {
+    (void)worker;
+    const job *j = ctx;
+    int64_t b = begin * j->grain, e = end * j->grain;
+    if (e > j->units) e = j->units;
+    if (b < e) j->fn(j->args, b, e);
+}
+
+static qc_status cpu_launch(qc_device *d, const qc_hal_launch *l) {
+    const cpu_model *cm = l->model_state;
+    if (!cm || l->node < 0 || l->node >= cm->n || !cm->k[l->node].fn) return qc_hal_ref_launch(l);
+    const cpu_kernel *k = &cm->k[l->node];
+    const qc_model_data *m = l->model;
+    const qc_node *n = &m->nodes[l->node];
+    void *in[CPU_MAX_IO], *out[CPU_MAX_IO];
+    uint8_t *arena = l->arena->host;
+    for (int32_t i = 0; i < n->n_in; i++) {
+        int32_t v = n->in[i];
+        const qc_rt_value *rv = v >= 0 ? &m->values[v] : NULL;
+        in[i] = !rv ? NULL : rv->data ? (void *)rv->data : arena + rv->off_a + rv->off_b * l->batch;
+    }
+    for (int32_t i = 0; i < n->n_out; i++) {
+        const qc_rt_value *rv = &m->values[n->out[i]];
+        out[i] = arena + rv->off_a + rv->off_b * l->batch;
+    }
+    qc_cpu_kargs a = {in, out, k->packed, l->batch};
+    int64_t units = k->units_a + k->units_b * l->batch;
+    if (units <= 0) return NULL;
+    /* Chunks of whole grains; the pool never runs more threads than it has,
+     * and a node too small to share runs inline. */
+    int64_t chunks = (units + k->grain - 1) / k->grain;
+    job j = {k->fn, &a, units, k->grain};
+    if (chunks == 1 || !d->pool) k->fn(&a, 0, units);
+    else qc_threadpool_parallel_for(d->pool, chunks, run_chunk, &j);
+    return NULL;
+}
+
+static qc_status cpu_sync(qc_device *d) {
+    (void)d;
+    return NULL;   /* launches complete before they return */
+}
+
+const qc_hal_driver qc_hal_cpu_driver = {
+    .name = "cpu",
+    .target = QC_TARGET_CPU,
+    .priority = 10,   /* above ref: "best available" picks cpu */
+    .create = cpu_create,
+    .destroy = cpu_destroy,
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .copy = cpu_copy,
+    .check_model = cpu_check_model,
+    .launch = cpu_launch,
+    .sync = cpu_sync,
+    .model_open = cpu_model_open,
+    .model_close = cpu_model_close,
+};
