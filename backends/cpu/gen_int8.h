@@ -127,5 +127,8 @@ qc_status qc_i8_clamp_attrs(const qc_node *n, int32_t *amin, int32_t *amax);
  * benchmark uses it to compare tiles. */
 qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k,
                                 const qc_i8_tile *tile);
+/* The same for qc_cpu_gen_qconv (gen_qconv.c). */
+qc_status qc_cpu_gen_qconv_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k,
+                                const qc_i8_tile *tile);
 
 #endif

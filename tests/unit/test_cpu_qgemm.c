@@ -277,9 +277,109 @@ static int run_batch(qc_rng *r, const char *cpu, const qc_i8_tile *tile, make_fn
 
 /* ---- conv cases (gen_qconv.c) -------------------------------------------------- */
 
+static int64_t conv_out(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1,
+                        const char *ap) {
+    if (!strncmp(ap, "SAME_", 5)) return (in + s - 1) / s;
+    int64_t padded = strcmp(ap, "VALID") ? in + p0 + p1 : in, extent = (k - 1) * d + 1;
+    return padded < extent ? 0 : (padded - extent) / s + 1;
+}
+
+static void make_qconv(qc_rng *r, tcase *c, int idx, bool big) {
+    memset(c, 0, sizeof *c);
+    int32_t sp = (int32_t)rnd(r, 1, 10) <= 3 ? 1 : (rnd(r, 0, 9) ? 2 : 3);
+    int64_t nb = rnd(r, 1, 2), group = 1, cg, mg;
+    switch (rnd(r, 0, 3)) {
+    case 0: group = rnd(r, 2, 3); cg = rnd(r, 1, 4); mg = rnd(r, 1, 12); break;
+    case 1: cg = 1; mg = rnd(r, 1, 2); group = rnd(r, 1, 8); break;   /* depthwise */
+    default: cg = rnd(r, 1, big ? 32 : 8); mg = rnd(r, 1, big ? 64 : 40); break;
+    }
+    const char *aps[] = {"NOTSET", "NOTSET", "NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"};
+    const char *ap = aps[rnd(r, 0, 5)];
+    int64_t in[3], kd[3], st[3], dl[3], pads[6], out[3];
+    for (int32_t d = 0; d < sp; d++) {
+        kd[d] = rnd(r, 1, 3);
+        st[d] = rnd(r, 1, 3);
+        dl[d] = rnd(r, 1, 2);
+        pads[d] = rnd(r, 0, 2);
+        pads[d + sp] = rnd(r, 0, 2);
+        in[d] = rnd(r, 1, sp == 3 ? 5 : big ? 20 : 11);
+        while (!conv_out(in[d], kd[d], st[d], dl[d], pads[d], pads[d + sp], ap)) in[d]++;
+        out[d] = conv_out(in[d], kd[d], st[d], dl[d], pads[d], pads[d + sp], ap);
+    }
+    bool x_s = rnd(r, 0, 2) == 0, w_s = rnd(r, 0, 3) != 0, y_s = rnd(r, 0, 1);
+    bool per_ch = rnd(r, 0, 1), wzp = rnd(r, 0, 3) == 0 || !w_s, bias = rnd(r, 0, 1);
+    bool clamp = rnd(r, 0, 2) == 0, sym = rnd(r, 0, 3) == 0;
+    int64_t C = cg * group, M = mg * group, ksz = 1;
+    for (int32_t d = 0; d < sp; d++) ksz *= kd[d];
+    CHECK_OK(qc_graph_create("t", &c->g));
+    qc_graph *g = c->g;
+    if (sym) CHECK_OK(qc_graph_set_batch(g, "N"));
+    qc_type xt = {.dtype = x_s ? QC_I8 : QC_U8, .rank = sp + 2, .dims = {sym ? QC_DIM_SYM : nb, C}};
+    qc_type yt = {.dtype = y_s ? QC_I8 : QC_U8, .rank = sp + 2, .dims = {sym ? QC_DIM_SYM : nb, M}};
+    int64_t wd[5] = {M, cg}, xsz = nb * C;
+    for (int32_t d = 0; d < sp; d++) {
+        xt.dims[d + 2] = in[d];
+        yt.dims[d + 2] = out[d];
+        wd[d + 2] = kd[d];
+        xsz *= in[d];
+    }
+    int32_t ids[9], xid, yid;
+    CHECK_OK(qc_graph_add_value(g, "x", &xt, &xid));
+    CHECK_OK(qc_graph_add_input(g, xid));
+    ids[0] = xid;
+    float sx = rndf(r, 1e-3f, 0.1f), sw[512], sy;
+    int32_t zx = rnd_zp(r, x_s), zw[512], zy = rnd_zp(r, y_s), biasv[512];
+    int64_t nsc = per_ch ? M : 1, one = 1;
+    for (int64_t j = 0; j < nsc; j++) {
+        sw[j] = rndf(r, 1e-3f, 0.05f);
+        zw[j] = wzp ? rnd_zp(r, w_s) : 0;
+    }
+    sy = rnd_y_scale(r, sx, sw[0], cg * ksz);
+    ids[1] = add_const(g, "sx", QC_F32, 0, &one, &sx);
+    ids[2] = add_zp(g, "zx", x_s, 1, &zx);
+    int8_t *w = malloc((size_t)(M * cg * ksz));
+    fill_bytes(r, w, M * cg * ksz);
+    ids[3] = add_const(g, "w", w_s ? QC_I8 : QC_U8, sp + 2, wd, w);
+    free(w);
+    ids[4] = add_const(g, "sw", QC_F32, per_ch ? 1 : 0, &nsc, sw);
+    ids[5] = add_zp(g, "zw", w_s, nsc, zw);
+    ids[6] = add_const(g, "sy", QC_F32, 0, &one, &sy);
+    ids[7] = add_zp(g, "zy", y_s, 1, &zy);
+    for (int64_t j = 0; j < M; j++) biasv[j] = (int32_t)rnd(r, -100000, 100000);
+    if (bias) ids[8] = add_const(g, "bias", QC_I32, 1, &M, biasv);
+    CHECK_OK(qc_graph_add_value(g, "y", &yt, &yid));
+    CHECK_OK(qc_graph_add_node(g, QC_OP_QCONV, "conv", ids, bias ? 9 : 8, &yid, 1, &c->node));
+    CHECK_OK(qc_node_set_int(g, c->node, "group", group));
+    CHECK_OK(qc_node_set_ints(g, c->node, "strides", st, sp));
+    CHECK_OK(qc_node_set_ints(g, c->node, "dilations", dl, sp));
+    if (strcmp(ap, "NOTSET")) CHECK_OK(qc_node_set_string(g, c->node, "auto_pad", ap));
+    else CHECK_OK(qc_node_set_ints(g, c->node, "pads", pads, 2 * sp));
+    if (clamp) {
+        int64_t lo = y_s ? -128 : 0, amin = rnd(r, lo, lo + 100);
+        CHECK_OK(qc_node_set_int(g, c->node, "act_min", amin));
+        CHECK_OK(qc_node_set_int(g, c->node, "act_max", rnd(r, amin, lo + 255)));
+    }
+    bind_inputs(c);
+    c->a_data = malloc((size_t)xsz);
+    fill_bytes(r, c->a_data, xsz);
+    c->in[0].desc.dims[0] = nb;
+    c->in[0].data = c->a_data;
+    c->batch = sym ? nb : 0;
+    snprintf(c->k.symbol, sizeof c->k.symbol, "qconv_%d", idx);
+    snprintf(c->desc, sizeof c->desc,
+             "qconv sp=%d N=%lld C=%lld M=%lld group=%lld in0=%lld k0=%lld s0=%lld d0=%lld "
+             "pads0=%lld,%lld auto_pad=%s x=%s w=%s y=%s per_ch=%d wzp=%d bias=%d clamp=%d sym=%d",
+             (int)sp, (long long)nb, (long long)C, (long long)M, (long long)group,
+             (long long)in[0], (long long)kd[0], (long long)st[0], (long long)dl[0],
+             (long long)pads[0], (long long)pads[sp], ap, x_s ? "i8" : "u8", w_s ? "i8" : "u8",
+             y_s ? "i8" : "u8", per_ch, wzp, bias, clamp, sym);
+}
+
 static int run_conv_batches(qc_rng *r, const char *cpu, int reps) {
-    (void)r, (void)cpu, (void)reps;
-    return 0;
+    int n = 0;
+    for (int b = 0; b < reps; b++)
+        n += run_batch(r, cpu, NULL, make_qconv, qc_cpu_gen_qconv_tile, BATCH / 2, b == 0);
+    return n;
 }
 
 static bool host_has(const char *cpu_needs) {
