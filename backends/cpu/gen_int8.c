@@ -100,8 +100,9 @@ void qc_i8_pack(const qc_i8_gemm *g, const qc_i8_layout *lo, uint8_t *dst) {
         /* Unsigned arithmetic: wraps like the ref's qk_wrap_add. */
         uint32_t comp = (g->bias ? (uint32_t)g->bias[n] : 0u) - za * colsum +
                         (uint32_t)g->k * za * zb;
-        float mult = qc_requant_multiplier(
-            g->a_scale, g->b_scale[g->b_scale_count == 1 ? 0 : n], g->y_scale);
+        float mult = g->b_scale ? qc_requant_multiplier(
+                         g->a_scale, g->b_scale[g->b_scale_count == 1 ? 0 : n], g->y_scale)
+                                : 1.0f;   /* MatMulInteger: no requantization */
         memcpy(dst + lo->off_comp + n * 4, &comp, 4);
         memcpy(dst + lo->off_mult + n * 4, &mult, 4);
         memcpy(dst + lo->off_zb + n * 4, &zb, 4);
@@ -268,6 +269,7 @@ static LLVMValueRef requant(gen *g, LLVMValueRef acc, LLVMValueRef rs, LLVMValue
         LLVMValueRef zb = load_al(g, g->vi32, gep(g, blob, LLVMBuildAdd(b, c4, ci64(g, g->lo->off_zb), "")), al);
         v = LLVMBuildSub(b, v, LLVMBuildMul(b, zb, rs, ""), "");
     }
+    if (mc->out_i32) return v;   /* MatMulInteger: the accumulator itself */
     LLVMValueRef mult = load_al(g, g->vf32, gep(g, blob, LLVMBuildAdd(b, c4, ci64(g, g->lo->off_mult), "")), al);
     LLVMValueRef f = LLVMBuildFMul(b, LLVMBuildSIToFP(b, v, g->vf32, ""), mult, "");
     f = round_even(g, f);
@@ -292,14 +294,16 @@ static LLVMValueRef requant(gen *g, LLVMValueRef acc, LLVMValueRef rs, LLVMValue
 
 static void store_out(gen *g, LLVMValueRef q, LLVMValueRef yrow, LLVMValueRef col, int32_t valid) {
     LLVMBuilderRef b = g->b;
+    int64_t es = g->mc->out_i32 ? 4 : 1;   /* output element bytes */
     if (g->mc->y_sn == 1 && valid == g->lanes) {
-        LLVMValueRef st = LLVMBuildStore(b, q, gep(g, yrow, col));
+        LLVMValueRef st = LLVMBuildStore(b, q, gep(g, yrow, LLVMBuildMul(b, col, ci64(g, es), "")));
         LLVMSetAlignment(st, 1);
         return;
     }
     for (int32_t c = 0; c < valid; c++) {
         LLVMValueRef e = LLVMBuildExtractElement(b, q, ci32(g, c), "");
-        LLVMValueRef off = LLVMBuildMul(b, LLVMBuildAdd(b, col, ci64(g, c), ""), ci64(g, g->mc->y_sn), "");
+        LLVMValueRef off = LLVMBuildMul(b, LLVMBuildAdd(b, col, ci64(g, c), ""),
+                                        ci64(g, g->mc->y_sn * es), "");
         LLVMValueRef st = LLVMBuildStore(b, e, gep(g, yrow, off));
         LLVMSetAlignment(st, 1);
     }

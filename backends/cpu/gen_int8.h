@@ -17,7 +17,8 @@
  *
  * where everything but sum A'B' and the rowsum term is a per-column
  * constant folded at compile time ("comp"); the rowsum term exists only
- * when some zb' != 0 (b usually is symmetric). */
+ * when some zb' != 0 (b usually is symmetric). MatMulInteger stores acc
+ * (without bias) as int32 instead of requantizing. */
 #ifndef QC_BACKENDS_CPU_GEN_INT8_H
 #define QC_BACKENDS_CPU_GEN_INT8_H
 
@@ -61,7 +62,7 @@ typedef struct qc_i8_gemm {
     int64_t b_sk, b_sn;
     const int32_t *b_zp;            /* NULL: 0 */
     int64_t b_zp_count;
-    const float *b_scale;
+    const float *b_scale;           /* NULL: no requantization (MatMulInteger) */
     int64_t b_scale_count;
     const int32_t *bias;            /* NULL: none; N entries */
     float y_scale;
@@ -88,9 +89,10 @@ void qc_i8_pack(const qc_i8_gemm *g, const qc_i8_layout *lo, uint8_t *dst);
 typedef struct qc_i8_micro_cfg {
     bool a_signed;
     int32_t y_zp, lo, hi, act_min, act_max;
-    /* Output element (r, n) is at y + r * y_sr + n * y_sn; y_sn == 1 stores
-     * full vectors, anything else stores lane by lane. */
+    /* Output element (r, n) is at byte y + r * y_sr + n * y_sn * esize;
+     * y_sn == 1 stores full vectors, anything else lane by lane. */
     int64_t y_sn;
+    bool out_i32;   /* store the int32 accumulator (MatMulInteger), no requantization */
 } qc_i8_micro_cfg;
 
 /* Defines the internal function `name` with the signature

@@ -1,5 +1,5 @@
-/* gen_qgemm.c — the cpu kernel generator for qc.QGemm and QLinearMatMul
- * with a constant 2-D b: the rows of a (every dim but the last, the batch
+/* gen_qgemm.c — the cpu kernel generator for qc.QGemm, QLinearMatMul and
+ * MatMulInteger (int32 output) with a constant 2-D b: the rows of a (every dim but the last, the batch
  * dim included) are the work units; each unit range runs the int8 core's
  * micro-kernels over blocks of mr rows and one tail block.
  *
@@ -65,7 +65,7 @@ qc_status qc_i8_clamp_attrs(const qc_node *n, int32_t *amin, int32_t *amax) {
 /* kernel(kargs, begin, end): rows [begin, end) in blocks of mr; the last
  * block may be short (the micro-kernel takes its row count). */
 static void emit_driver(qc_cpu_cg *cg, LLVMValueRef kern, LLVMValueRef micro, int32_t mr,
-                        int64_t k, int64_t n) {
+                        int64_t k, int64_t n, int64_t esize) {
     LLVMContextRef c = cg->ctx;
     LLVMTypeRef i8 = LLVMInt8TypeInContext(c), i64 = LLVMInt64TypeInContext(c);
     LLVMBuilderRef b = LLVMCreateBuilderInContext(c);
@@ -77,7 +77,8 @@ static void emit_driver(qc_cpu_cg *cg, LLVMValueRef kern, LLVMValueRef micro, in
     LLVMValueRef end = LLVMGetParam(kern, 2);
     LLVMValueRef a = qc_i8_load_arg(b, cg, kargs, 0, 0), y = qc_i8_load_arg(b, cg, kargs, 1, 0);
     LLVMValueRef blob = qc_i8_load_arg(b, cg, kargs, 2, 0);
-    LLVMValueRef K = LLVMConstInt(i64, (uint64_t)k, 0), N = LLVMConstInt(i64, (uint64_t)n, 0);
+    LLVMValueRef K = LLVMConstInt(i64, (uint64_t)k, 0);
+    LLVMValueRef N = LLVMConstInt(i64, (uint64_t)(n * esize), 0);   /* y row bytes */
     LLVMValueRef MR = LLVMConstInt(i64, (uint64_t)mr, 0);
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, begin, end, ""), body, done);
 
@@ -117,18 +118,21 @@ static qc_status row_units(const qc_node *nd, const qc_type *at, int64_t *ua, in
 qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k,
                                 const qc_i8_tile *tile) {
     const qc_node *nd = &g->nodes[node];
-    if (nd->op != QC_OP_QGEMM && nd->op != QC_OP_QLINEAR_MATMUL)
-        return qc_node_error(nd, QC_ERR_UNSUPPORTED, "not a QGemm / QLinearMatMul");
-    if (nd->n_in < 8 || nd->n_out != 1 || nd->in[0] < 0)
-        return qc_node_error(nd, QC_ERR_UNSUPPORTED, "expected 8 or 9 inputs and one output");
+    bool mmi = nd->op == QC_OP_MATMUL_INTEGER;
+    if (nd->op != QC_OP_QGEMM && nd->op != QC_OP_QLINEAR_MATMUL && !mmi)
+        return qc_node_error(nd, QC_ERR_UNSUPPORTED, "not a QGemm / QLinearMatMul / MatMulInteger");
+    if (nd->n_in < (mmi ? 2 : 8) || nd->n_out != 1 || nd->in[0] < 0)
+        return qc_node_error(nd, QC_ERR_UNSUPPORTED, "unexpected input count");
+    /* input indices: MatMulInteger(A, B, a_zp?, b_zp?) vs QLinear order */
+    const int32_t ib = mmi ? 1 : 3, izb = mmi ? 3 : 5;
     const qc_type *at = &g->values[nd->in[0]].type, *yt = &g->values[nd->out[0]].type;
-    const qc_value *bv = qc_i8_const_in(g, nd, 3);
+    const qc_value *bv = qc_i8_const_in(g, nd, ib);
     if (at->dtype != QC_U8 && at->dtype != QC_I8)
         return qc_node_error(nd, QC_ERR_UNSUPPORTED, "a must be u8 or i8");
     if (!bv || bv->type.rank != 2 || (bv->type.dtype != QC_U8 && bv->type.dtype != QC_I8))
         return qc_node_error(nd, QC_ERR_UNSUPPORTED, "b must be a constant 2-D u8/i8 matrix");
-    if (yt->dtype != QC_U8 && yt->dtype != QC_I8)
-        return qc_node_error(nd, QC_ERR_UNSUPPORTED, "y must be u8 or i8");
+    if (mmi ? yt->dtype != QC_I32 : yt->dtype != QC_U8 && yt->dtype != QC_I8)
+        return qc_node_error(nd, QC_ERR_UNSUPPORTED, "y must be %s", mmi ? "i32" : "u8 or i8");
     int64_t K = bv->type.dims[0], N = bv->type.dims[1];
     if (at->rank < 1 || at->dims[at->rank - 1] != K || K < 1 || N < 1 || K > INT32_MAX / 2 ||
         N > INT32_MAX / 2)
@@ -136,15 +140,19 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     qc_i8_gemm gm = {.k = K, .n = N, .a_signed = at->dtype == QC_I8, .b = bv->data,
                      .b_signed = bv->type.dtype == QC_I8, .b_sk = N, .b_sn = 1,
                      .y_signed = yt->dtype == QC_I8};
-    const float *sa, *sy;
+    static const float unit = 1.0f;
+    const float *sa = &unit, *sy = &unit;
     int64_t c;
     int32_t *za = NULL, *zb = NULL, *zy = NULL;
-    qc_status st = qc_i8_scale(g, nd, 1, "a_scale", 0, &sa, &c);
-    if (!st) st = qc_i8_scale(g, nd, 4, "b_scale", N, &gm.b_scale, &gm.b_scale_count);
-    if (!st) st = qc_i8_scale(g, nd, 6, "y_scale", 0, &sy, &c);
+    qc_status st = NULL;
+    if (!mmi) {
+        st = qc_i8_scale(g, nd, 1, "a_scale", 0, &sa, &c);
+        if (!st) st = qc_i8_scale(g, nd, 4, "b_scale", N, &gm.b_scale, &gm.b_scale_count);
+        if (!st) st = qc_i8_scale(g, nd, 6, "y_scale", 0, &sy, &c);
+        if (!st) st = qc_i8_zero_point(g, nd, 7, "y_zero_point", 0, &zy, &c);
+    }
     if (!st) st = qc_i8_zero_point(g, nd, 2, "a_zero_point", 0, &za, &c);
-    if (!st) st = qc_i8_zero_point(g, nd, 5, "b_zero_point", N, &zb, &gm.b_zp_count);
-    if (!st) st = qc_i8_zero_point(g, nd, 7, "y_zero_point", 0, &zy, &c);
+    if (!st) st = qc_i8_zero_point(g, nd, izb, "b_zero_point", N, &zb, &gm.b_zp_count);
     if (!st) st = qc_i8_clamp_attrs(nd, &gm.act_min, &gm.act_max);
     if (!st && nd->op == QC_OP_QGEMM && nd->n_in > 8 && nd->in[8] >= 0) {
         const qc_value *bias = qc_i8_const_in(g, nd, 8);
@@ -171,7 +179,7 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     qc_dtype_int_range(yt->dtype, &lo8, &hi8);
     qc_i8_micro_cfg mc = {.a_signed = gm.a_signed, .y_zp = gm.y_zp, .lo = (int32_t)lo8,
                           .hi = (int32_t)hi8, .act_min = gm.act_min, .act_max = gm.act_max,
-                          .y_sn = 1};
+                          .y_sn = 1, .out_i32 = mmi};
     char mname[80];
     snprintf(mname, sizeof mname, "%s.micro", k->symbol);
     LLVMValueRef micro;
@@ -180,7 +188,7 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
         st = qc_status_wrap(st, "node '%s'", nd->name ? nd->name : "?");
         goto out;
     }
-    emit_driver(cg, qc_i8_add_kernel(cg, k->symbol), micro, lo.tile.mr, K, N);
+    emit_driver(cg, qc_i8_add_kernel(cg, k->symbol), micro, lo.tile.mr, K, N, mmi ? 4 : 1);
     k->packed = calloc(1, (size_t)lo.size);
     if (!k->packed) {
         st = qc_node_error(nd, QC_ERR_NOMEM, "out of memory packing b");
@@ -191,7 +199,8 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     k->units_a = ua;
     k->units_b = ub;
     k->grain = 4 * lo.tile.mr;
-    snprintf(k->variant, sizeof k->variant, "qgemm %s %dx%d%s", qc_i8_isa_name(lo.tile.isa),
+    snprintf(k->variant, sizeof k->variant, "%s %s %dx%d%s", mmi ? "matmulint" : "qgemm",
+             qc_i8_isa_name(lo.tile.isa),
              (int)lo.tile.mr, (int)(lo.tile.nr * qc_i8_lanes(lo.tile.isa)),
              lo.has_zb ? " rowsum" : "");
 out:

@@ -114,6 +114,10 @@ static void make_qgemm(qc_rng *r, tcase *c, int idx, bool big) {
     bool a_s = rnd(r, 0, 2) == 0, b_s = rnd(r, 0, 3) != 0, y_s = rnd(r, 0, 1);
     bool per_col = rnd(r, 0, 1), bzp_nonzero = rnd(r, 0, 3) == 0 || !b_s, bias = rnd(r, 0, 1);
     bool clamp = rnd(r, 0, 2) == 0, sym = rnd(r, 0, 3) == 0;
+    /* 1 in 6 MatMulInteger, 1 in 6 QLinearMatMul (neither has bias or clamp) */
+    int64_t pick = rnd(r, 0, 5);
+    qc_op op = pick == 0 ? QC_OP_MATMUL_INTEGER : pick == 1 ? QC_OP_QLINEAR_MATMUL : QC_OP_QGEMM;
+    if (op != QC_OP_QGEMM) bias = clamp = false;
     CHECK_OK(qc_graph_create("t", &c->g));
     qc_graph *g = c->g;
     if (sym) CHECK_OK(qc_graph_set_batch(g, "N"));
@@ -144,8 +148,15 @@ static void make_qgemm(qc_rng *r, tcase *c, int idx, bool big) {
     for (int64_t j = 0; j < N; j++) biasv[j] = (int32_t)rnd(r, -100000, 100000);
     if (bias) ids[8] = add_const(g, "bias", QC_I32, 1, &N, biasv);
     qc_type yt = {.dtype = y_s ? QC_I8 : QC_U8, .rank = 2, .dims = {sym ? QC_DIM_SYM : M, N}};
+    int32_t n_ids = bias ? 9 : 8;
+    if (op == QC_OP_MATMUL_INTEGER) {   /* (A, B, a_zp, b_zp) -> i32 */
+        yt.dtype = QC_I32;
+        int32_t mi[4] = {ids[0], ids[3], ids[2], ids[5]};
+        memcpy(ids, mi, sizeof mi);
+        n_ids = 4;
+    }
     CHECK_OK(qc_graph_add_value(g, "y", &yt, &yid));
-    CHECK_OK(qc_graph_add_node(g, QC_OP_QGEMM, "gemm", ids, bias ? 9 : 8, &yid, 1, &c->node));
+    CHECK_OK(qc_graph_add_node(g, op, "gemm", ids, n_ids, &yid, 1, &c->node));
     int64_t amin = 0, amax = 0;
     if (clamp) {
         int64_t lo = y_s ? -128 : 0;
@@ -162,9 +173,9 @@ static void make_qgemm(qc_rng *r, tcase *c, int idx, bool big) {
     c->batch = sym ? M : 0;
     snprintf(c->k.symbol, sizeof c->k.symbol, "qgemm_%d", idx);
     snprintf(c->desc, sizeof c->desc,
-             "qgemm M=%lld K=%lld N=%lld a=%s b=%s y=%s za=%d zb0=%d zy=%d per_col=%d bias=%d "
+             "%s M=%lld K=%lld N=%lld a=%s b=%s y=%s za=%d zb0=%d zy=%d per_col=%d bias=%d "
              "clamp=%d[%lld,%lld] sym=%d sy=%g",
-             (long long)M, (long long)K, (long long)N, a_s ? "i8" : "u8", b_s ? "i8" : "u8",
+             qc_op_get_info(op)->name, (long long)M, (long long)K, (long long)N, a_s ? "i8" : "u8", b_s ? "i8" : "u8",
              y_s ? "i8" : "u8", za, zb[0], zy, per_col, bias, clamp, (long long)amin,
              (long long)amax, sym, (double)sy);
 }
@@ -181,7 +192,7 @@ static void run_case(qc_rng *r, tcase *c, const char *isa) {
         qc_status_free(st);
         return;
     }
-    int64_t n = qc_type_numel(&want[0].desc);
+    int64_t n = (int64_t)qc_dtype_bytes(want[0].desc.dtype, qc_type_numel(&want[0].desc));
     uint8_t *got = malloc((size_t)(n ? n : 1));
     void *ins[9], *outs[1] = {got};
     for (int32_t i = 0; i < c->n_in; i++) ins[i] = c->in[i].data;
