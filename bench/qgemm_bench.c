@@ -3,7 +3,8 @@
  * with and without LLVM's default<O2> pipeline, against the VNNI peak
  * (vpdpbusd/cycle x 64 MACs x 2 ops x clock from /proc/cpuinfo).
  *
- *   qgemm_bench [M K N]...        default: 1000 200 128 and 512 512 512
+ *   qgemm_bench [M K N]...        default: 1000 200 128 and 512 512 512,
+ *                                 then a 3x3 conv 64 -> 64 channels on 56x56
  *   QC_VNNI_PER_CYCLE=1.9         vpdpbusd issued per cycle for the peak
  *
  * A program, not a test: it prints one table and asserts nothing. */
@@ -84,13 +85,16 @@ static qc_graph *make_graph(int64_t M, int64_t K, int64_t N, int32_t *node) {
 }
 
 /* Best-of-5 seconds per call of one kernel over all rows. */
+typedef qc_status (*gen_fn)(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k,
+                            const qc_i8_tile *tile);
+
 static double time_kernel(const char *cpu, const qc_i8_tile *tile, const char *passes,
-                          qc_graph *g, int32_t node, int64_t M, const void *a, void *y,
+                          qc_graph *g, int32_t node, gen_fn gen, const void *a, void *y,
                           char *variant) {
     qc_cpu_cg cg;
     die(qc_cpu_cg_create(cpu, "bench", &cg), "cg");
     qc_cpu_kernel k = {.symbol = "qgemm_bench"};
-    qc_status st = qc_cpu_gen_qgemm_tile(&cg, g, node, &k, tile);
+    qc_status st = gen(&cg, g, node, &k, tile);
     if (st) {
         qc_status_free(st);
         qc_cpu_cg_destroy(&cg);
@@ -109,6 +113,7 @@ static double time_kernel(const char *cpu, const qc_i8_tile *tile, const char *p
     memcpy(packed, k.packed, k.packed_len);
     void *ins[9] = {(void *)a}, *outs[1] = {y};
     qc_cpu_kargs ka = {.in = ins, .out = outs, .packed = packed};
+    int64_t M = k.units_a;
     fn(&ka, 0, M);   /* warm up */
     double best = 1e30;
     for (int rep = 0; rep < 5; rep++) {
@@ -126,6 +131,55 @@ static double time_kernel(const char *cpu, const qc_i8_tile *tile, const char *p
     free(obj);
     qc_cpu_cg_destroy(&cg);
     return best;
+}
+
+/* x u8 [1, C, H, W] * w i8 [M, C, 3, 3], pads 1: a ResNet-style layer. */
+static qc_graph *make_conv(int64_t C, int64_t H, int64_t M, int32_t *node) {
+    qc_graph *g;
+    die(qc_graph_create("bench", &g), "graph");
+    qc_type xt = {.dtype = QC_U8, .rank = 4, .dims = {1, C, H, H}};
+    int32_t ids[9], yid;
+    die(qc_graph_add_value(g, "x", &xt, &ids[0]), "x");
+    die(qc_graph_add_input(g, ids[0]), "x");
+    float sx = 0.02f, sw = 0.001f, sy = 0.5f;
+    uint8_t zx = 3, zy = 128;
+    int8_t zw = 0;
+    int64_t one = 1, wd[4] = {M, C, 3, 3}, n = M * C * 9;
+    int8_t *w = malloc((size_t)n);
+    for (int64_t i = 0; i < n; i++) w[i] = (int8_t)(i * 37 % 251 - 125);
+    ids[1] = add_const(g, "sx", QC_F32, 0, &one, &sx, 4);
+    ids[2] = add_const(g, "zx", QC_U8, 0, &one, &zx, 1);
+    ids[3] = add_const(g, "w", QC_I8, 4, wd, w, (size_t)n);
+    ids[4] = add_const(g, "sw", QC_F32, 0, &one, &sw, 4);
+    ids[5] = add_const(g, "zw", QC_I8, 0, &one, &zw, 1);
+    ids[6] = add_const(g, "sy", QC_F32, 0, &one, &sy, 4);
+    ids[7] = add_const(g, "zy", QC_U8, 0, &one, &zy, 1);
+    free(w);
+    qc_type yt = {.dtype = QC_U8, .rank = 4, .dims = {1, M, H, H}};
+    die(qc_graph_add_value(g, "y", &yt, &yid), "y");
+    die(qc_graph_add_node(g, QC_OP_QCONV, "conv", ids, 8, &yid, 1, node), "node");
+    int64_t pads[4] = {1, 1, 1, 1};
+    die(qc_node_set_ints(g, *node, "pads", pads, 4), "pads");
+    return g;
+}
+
+static void bench_conv(double peak) {
+    int64_t C = 64, H = 56, M = 64;
+    int32_t node;
+    qc_graph *g = make_conv(C, H, M, &node);
+    uint8_t *x = malloc((size_t)(C * H * H)), *y = malloc((size_t)(M * H * H));
+    for (int64_t i = 0; i < C * H * H; i++) x[i] = (uint8_t)(i * 29 % 256);
+    const char *cpus[] = {"native", "x86-64-v3"};
+    for (int c = 0; c < 2; c++) {
+        char variant[48] = "";
+        double t = time_kernel(cpus[c], NULL, NULL, g, node, qc_cpu_gen_qconv_tile, x, y, variant);
+        if (t < 0) continue;
+        double gops = 2.0 * (double)(M * H * H) * (double)(C * 9) / t / 1e9;
+        printf("%-18s %-10s %-32s %10s %8.1f %6.1f%%\n", "conv 64x56x56 k3", cpus[c], variant,
+               "none", gops, 100 * gops / peak);
+    }
+    free(x), free(y);
+    qc_graph_destroy(g);
 }
 
 int main(int argc, char **argv) {
@@ -168,7 +222,7 @@ int main(int argc, char **argv) {
                 char variant[48] = "";
                 const char *passes = p ? "default<O2>" : NULL;
                 double t = time_kernel(cfgs[c].cpu, cfgs[c].use_tile ? &cfgs[c].tile : NULL,
-                                       passes, g, node, M, a, y, variant);
+                                       passes, g, node, qc_cpu_gen_qgemm_tile, a, y, variant);
                 if (t < 0) continue;
                 double gops = 2.0 * (double)M * (double)K * (double)N / t / 1e9;
                 printf("%-18s %-10s %-32s %10s %8.1f %6.1f%%\n", shape, cfgs[c].cpu, variant,
@@ -177,5 +231,6 @@ int main(int argc, char **argv) {
         free(a), free(y);
         qc_graph_destroy(g);
     }
+    bench_conv(peak);
     return 0;
 }

@@ -165,26 +165,47 @@ static void emit_driver(qc_cpu_cg *cg, LLVMValueRef kern, LLVMValueRef micro, co
         c64(i64, g->in_size), "");
     LLVMValueRef xg = LLVMBuildGEP2(b, i8, x, &plane0, 1, "");
 
-    /* im2col: scratch[r][ic * k_size + kk] = x[plane ic][tab[o][kk]] or zp */
+    /* im2col: scratch[r][ic * k_size + kk] = x[plane ic][tab[o][kk]] or zp.
+     * A position's taps do not depend on the channel: with few taps (3x3)
+     * they are loaded once per row and the channel loop is a plain gather. */
     loop lr = loop_begin(b, kern, i64);
     LLVMValueRef o = LLVMBuildAdd(b, p0, lr.iv, "");
     LLVMValueRef srow = LLVMBuildMul(b, lr.iv, c64(i64, p->kdim), "");
     LLVMValueRef trow = LLVMBuildMul(b, o, c64(i64, g->k_size * 4), "");
+    bool unroll = g->k_size <= 32;
+    LLVMValueRef safe[32], inside[32];
+    for (int64_t t = 0; unroll && t < g->k_size; t++) {
+        LLVMValueRef toff = LLVMBuildAdd(b, trow, c64(i64, t * 4), "");
+        LLVMValueRef tap = LLVMBuildLoad2(b, i32, LLVMBuildGEP2(b, i8, blob, &toff, 1, ""), "");
+        inside[t] = LLVMBuildICmp(b, LLVMIntSGE, tap, LLVMConstInt(i32, 0, 0), "");
+        /* padding taps read offset 0 (valid) and are replaced by the zero point */
+        safe[t] = LLVMBuildSExt(
+            b, LLVMBuildSelect(b, inside[t], tap, LLVMConstInt(i32, 0, 0), ""), i64, "");
+    }
     loop lc = loop_begin(b, kern, i64);
     LLVMValueRef xp_off = LLVMBuildMul(b, lc.iv, c64(i64, g->in_size), "");
     LLVMValueRef xp = LLVMBuildGEP2(b, i8, xg, &xp_off, 1, "");
     LLVMValueRef sc = LLVMBuildAdd(b, srow, LLVMBuildMul(b, lc.iv, c64(i64, g->k_size), ""), "");
-    loop lk = loop_begin(b, kern, i64);
-    LLVMValueRef toff = LLVMBuildAdd(b, trow, LLVMBuildMul(b, lk.iv, c64(i64, 4), ""), "");
-    LLVMValueRef tap = LLVMBuildLoad2(b, i32, LLVMBuildGEP2(b, i8, blob, &toff, 1, ""), "");
-    LLVMValueRef inside = LLVMBuildICmp(b, LLVMIntSGE, tap, LLVMConstInt(i32, 0, 0), "");
-    /* padding taps read offset 0 (valid) and are replaced by the zero point */
-    LLVMValueRef safe = LLVMBuildSExt(b, LLVMBuildSelect(b, inside, tap, LLVMConstInt(i32, 0, 0), ""), i64, "");
-    LLVMValueRef v = LLVMBuildLoad2(b, i8, LLVMBuildGEP2(b, i8, xp, &safe, 1, ""), "");
-    v = LLVMBuildSelect(b, inside, v, LLVMConstInt(i8, (uint64_t)(uint8_t)p->x_zp_raw, 0), "");
-    LLVMValueRef soff = LLVMBuildAdd(b, sc, lk.iv, "");
-    LLVMBuildStore(b, v, LLVMBuildGEP2(b, i8, scratch, &soff, 1, ""));
-    loop_end(b, kern, &lk, c64(i64, g->k_size));
+    loop lk = {0};
+    if (!unroll) lk = loop_begin(b, kern, i64);
+    for (int64_t t = 0; t < (unroll ? g->k_size : 1); t++) {
+        LLVMValueRef kk = unroll ? c64(i64, t) : lk.iv, in_t, safe_t;
+        if (unroll) {
+            in_t = inside[t];
+            safe_t = safe[t];
+        } else {
+            LLVMValueRef toff = LLVMBuildAdd(b, trow, LLVMBuildMul(b, kk, c64(i64, 4), ""), "");
+            LLVMValueRef tap = LLVMBuildLoad2(b, i32, LLVMBuildGEP2(b, i8, blob, &toff, 1, ""), "");
+            in_t = LLVMBuildICmp(b, LLVMIntSGE, tap, LLVMConstInt(i32, 0, 0), "");
+            safe_t = LLVMBuildSExt(
+                b, LLVMBuildSelect(b, in_t, tap, LLVMConstInt(i32, 0, 0), ""), i64, "");
+        }
+        LLVMValueRef v = LLVMBuildLoad2(b, i8, LLVMBuildGEP2(b, i8, xp, &safe_t, 1, ""), "");
+        v = LLVMBuildSelect(b, in_t, v, LLVMConstInt(i8, (uint64_t)(uint8_t)p->x_zp_raw, 0), "");
+        LLVMValueRef soff = LLVMBuildAdd(b, sc, kk, "");
+        LLVMBuildStore(b, v, LLVMBuildGEP2(b, i8, scratch, &soff, 1, ""));
+    }
+    if (!unroll) loop_end(b, kern, &lk, c64(i64, g->k_size));
     loop_end(b, kern, &lc, c64(i64, g->cg));
     loop_end(b, kern, &lr, rows);
 
