@@ -207,6 +207,8 @@ int main(int argc, char **argv) {
         {"native", {QC_I8_VNNI512, 4, 4}, true}, {"native", {QC_I8_VNNI512, 8, 2}, true},
         {"native", {QC_I8_VNNI512, 4, 2}, true}, {"alderlake", {0}, false},
         {"x86-64-v3", {0}, false},               {"x86-64", {0}, false},
+        {"x86-64-v3", {QC_I8_PMADDWD256, 6, 2}, true}, {"x86-64-v3", {QC_I8_PMADDWD256, 4, 3}, true},
+        {"alderlake", {QC_I8_VNNI256, 6, 2}, true},
     };
     printf("%-18s %-10s %-32s %10s %8s %7s\n", "shape MxKxN", "cpu", "variant", "passes", "GOPS",
            "%peak");
