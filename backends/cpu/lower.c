@@ -22,14 +22,6 @@
 #include "passes/memplan.h"
 #include "runtime/artifact_format.h"
 
-/* The int8 generators (qc_cpu_gen_qgemm / qc_cpu_gen_qconv, gen.h) come
- * from another branch. TODO(qint8 merge): set this to 1 once
- * backends/cpu/gen_qgemm.c and gen_qconv.c are in the tree; until then
- * quantized GEMM/conv nodes fall back to ref. */
-#ifndef QC_CPU_HAVE_QINT8_GENERATORS
-#define QC_CPU_HAVE_QINT8_GENERATORS 0
-#endif
-
 static qc_cpu_gen_fn generator_for(qc_op op) {
     switch (op) {
     case QC_OP_GEMM: case QC_OP_MATMUL: case QC_OP_FUSED_GEMM: case QC_OP_FUSED_MATMUL:
@@ -41,10 +33,10 @@ static qc_cpu_gen_fn generator_for(qc_op op) {
     case QC_OP_THRESHOLDED_RELU:
         return qc_cpu_gen_elementwise;
     case QC_OP_QUANTIZE_LINEAR: case QC_OP_DEQUANTIZE_LINEAR: return qc_cpu_gen_quant;
-#if QC_CPU_HAVE_QINT8_GENERATORS
+    /* int8 (gen_qgemm.c, gen_qconv.c); configurations they do not handle
+     * (ConvInteger today, per-row activation scales) fall back to ref. */
     case QC_OP_QGEMM: case QC_OP_QLINEAR_MATMUL: case QC_OP_MATMUL_INTEGER: return qc_cpu_gen_qgemm;
     case QC_OP_QCONV: case QC_OP_QLINEAR_CONV: case QC_OP_CONV_INTEGER: return qc_cpu_gen_qconv;
-#endif
     default: return NULL;
     }
 }
