@@ -1,9 +1,14 @@
 /* threadpool.c — fixed worker threads, one parallel_for at a time.
  *
- * Workers sleep on a condition variable until the job generation changes,
- * pull chunks from an atomic counter until the range is exhausted, then
- * report done. The submitting thread works too, so a pool of size 1 spawns
- * nothing and runs inline. */
+ * Workers wait until the job generation changes, pull chunks from an atomic
+ * counter until the range is exhausted, then report done. The submitting
+ * thread works too, so a pool of size 1 spawns nothing and runs inline.
+ *
+ * Waiting spins briefly before sleeping on a condition variable: a model
+ * runs its kernels back to back, tens of microseconds each, and waking a
+ * sleeping thread costs about as much as a small kernel (measured: the
+ * seed FNN int8 at batch 1000 took 0.32 ms on 2 threads with sleep-only
+ * waits vs 0.12 ms on one). The spin is bounded, so an idle pool sleeps. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -21,9 +26,9 @@ struct qc_threadpool {
     pthread_mutex_t submit;     /* held for a whole parallel_for */
     pthread_mutex_t mu;         /* guards everything below but `next` */
     pthread_cond_t work_cv, done_cv;
-    uint64_t gen;
-    bool stop;
-    int32_t active;             /* workers not yet done with this generation */
+    atomic_uint_fast64_t gen;   /* written under mu; read spinning without it */
+    atomic_bool stop;
+    atomic_int active;          /* workers not yet done with this generation */
     qc_parallel_fn fn;
     void *ctx;
     int64_t n, chunk;
@@ -41,6 +46,15 @@ int32_t qc_threadpool_default_threads(void) {
     return n > QC_POOL_MAX_THREADS ? QC_POOL_MAX_THREADS : (int32_t)n;
 }
 
+/* About 50-100 us of polling on current x86 cores before a thread sleeps. */
+#define QC_POOL_SPIN 4000
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 static void run_chunks(qc_threadpool *p, int32_t worker) {
     for (;;) {
         long long b = atomic_fetch_add(&p->next, p->chunk);
@@ -55,17 +69,26 @@ static void *worker_main(void *arg) {
     free(arg);
     qc_threadpool *p = wa.p;
     uint64_t seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stop && p->gen == seen) pthread_cond_wait(&p->work_cv, &p->mu);
-        if (p->stop) break;
-        seen = p->gen;
-        pthread_mutex_unlock(&p->mu);
+        for (int i = 0; i < QC_POOL_SPIN && atomic_load(&p->gen) == seen && !atomic_load(&p->stop);
+             i++)
+            cpu_relax();
+        if (atomic_load(&p->gen) == seen && !atomic_load(&p->stop)) {
+            pthread_mutex_lock(&p->mu);
+            while (!atomic_load(&p->stop) && atomic_load(&p->gen) == seen)
+                pthread_cond_wait(&p->work_cv, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stop)) break;
+        seen = atomic_load(&p->gen);
         run_chunks(p, wa.id);
-        pthread_mutex_lock(&p->mu);
-        if (--p->active == 0) pthread_cond_signal(&p->done_cv);
+        if (atomic_fetch_sub(&p->active, 1) == 1) {
+            /* Under mu, so a submitter about to sleep cannot miss it. */
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -83,6 +106,9 @@ qc_status qc_threadpool_create(int32_t threads, qc_threadpool **out) {
     pthread_cond_init(&p->work_cv, NULL);
     pthread_cond_init(&p->done_cv, NULL);
     atomic_init(&p->next, 0);
+    atomic_init(&p->gen, 0);
+    atomic_init(&p->stop, false);
+    atomic_init(&p->active, 0);
     p->threads = calloc((size_t)threads, sizeof *p->threads);
     if (!p->threads) {
         qc_threadpool_destroy(p);
@@ -111,7 +137,7 @@ qc_status qc_threadpool_create(int32_t threads, qc_threadpool **out) {
 void qc_threadpool_destroy(qc_threadpool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->stop = true;
+    atomic_store(&p->stop, true);
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
     for (int32_t i = 0; i < p->n_spawned; i++) pthread_join(p->threads[i], NULL);
@@ -142,13 +168,16 @@ void qc_threadpool_parallel_for(qc_threadpool *p, int64_t n, qc_parallel_fn fn, 
     int64_t chunk = n / ((int64_t)p->n_threads * 4);
     p->chunk = chunk < 1 ? 1 : chunk;
     atomic_store(&p->next, 0);
-    p->active = p->n_spawned;
-    p->gen++;
+    atomic_store(&p->active, p->n_spawned);
+    atomic_fetch_add(&p->gen, 1);   /* publishes fn/ctx/n/chunk to spinning workers */
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
     run_chunks(p, 0);
-    pthread_mutex_lock(&p->mu);
-    while (p->active > 0) pthread_cond_wait(&p->done_cv, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < QC_POOL_SPIN && atomic_load(&p->active) > 0; i++) cpu_relax();
+    if (atomic_load(&p->active) > 0) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->active) > 0) pthread_cond_wait(&p->done_cv, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
     pthread_mutex_unlock(&p->submit);
 }

@@ -230,7 +230,7 @@ static qc_status cpu_sync(qc_device *d) {
 const qc_hal_driver qc_hal_cpu_driver = {
     .name = "cpu",
     .target = QC_TARGET_CPU,
-    .priority = 10,   /* above ref: "best available" picks cpu */
+    .priority = 20,   /* above vulkan (10) and ref (0): "best available" picks cpu */
     .create = cpu_create,
     .destroy = cpu_destroy,
     .alloc = cpu_alloc,
