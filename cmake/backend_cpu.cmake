@@ -10,9 +10,9 @@ if(NOT QC_LLVM_LIB)
   message(FATAL_ERROR "cpu backend: libLLVM-19 not found in ${QC_LLVM_LIBDIR}")
 endif()
 # LLVM headers as system headers: their warnings are not ours under -Werror.
-target_include_directories(qcomp SYSTEM PRIVATE ${QC_LLVM_INCLUDE})
-target_link_libraries(qcomp PRIVATE ${QC_LLVM_LIB})
-set_property(TARGET qcomp APPEND PROPERTY BUILD_RPATH ${QC_LLVM_LIBDIR})
-set_property(TARGET qcomp APPEND PROPERTY INSTALL_RPATH ${QC_LLVM_LIBDIR})
+target_include_directories(qcomp_cpu SYSTEM PRIVATE ${QC_LLVM_INCLUDE})
+target_link_libraries(qcomp_cpu PRIVATE ${QC_LLVM_LIB})
+set_property(TARGET qcomp_cpu APPEND PROPERTY BUILD_RPATH ${QC_LLVM_LIBDIR})
+set_property(TARGET qcomp_cpu APPEND PROPERTY INSTALL_RPATH ${QC_LLVM_LIBDIR})
 # The runtime side opens generated code with dlopen.
 target_link_libraries(qcrt PRIVATE ${CMAKE_DL_LIBS})

@@ -5,8 +5,8 @@
 # libvulkan: its device (backends/vulkan/hal*.c) opens libvulkan.so.1 with
 # dlopen, so an AOT host runs without the Vulkan loader installed (the
 # device then reports "no Vulkan device" and other devices still work).
-target_include_directories(qcomp SYSTEM PRIVATE ${QC_GLSLANG_INCLUDE})
-target_link_libraries(qcomp PRIVATE glslang-default-resource-limits SPIRV glslang
+target_include_directories(qcomp_vulkan SYSTEM PRIVATE ${QC_GLSLANG_INCLUDE})
+target_link_libraries(qcomp_vulkan PRIVATE glslang-default-resource-limits SPIRV glslang
   MachineIndependent OSDependent GenericCodeGen OGLCompiler SPIRV-Tools-opt SPIRV-Tools
   stdc++ m pthread)
 target_include_directories(qcrt SYSTEM PRIVATE ${QC_VULKAN_INCLUDE})

@@ -28,9 +28,11 @@ static qc_status lower_targets(const qc_graph *g, const qc_plan *plan,
                                const qc_compile_options *o, uint32_t targets,
                                qc_code_sections *code) {
     for (int32_t i = 0; i < qc_target_lowering_count(); i++) {
-        const qc_target_lowering *l = qc_target_lowering_at(i);
-        if (!(targets & (1u << l->target))) continue;
-        qc_status st = l->lower(g, plan, o, code);
+        if (!(targets & (1u << qc_target_lowering_target(i)))) continue;
+        const qc_target_lowering *l = NULL;
+        qc_status st = qc_target_lowering_get(i, &l);
+        if (st) return st;
+        st = l->lower(g, plan, o, code);
         if (st) return qc_status_wrap(st, "lowering '%s' to %s", g->name, l->name);
     }
     return NULL;
@@ -104,7 +106,7 @@ qc_status qc_compile_jit_opts(qc_runtime *rt, const qc_graph *g, const qc_compil
     /* Default: code for the device this runtime opened (ref runs GRAPH). */
     if (!o.targets || !*o.targets) {
         const char *dev = qc_runtime_device_name(rt);
-        o.targets = qc_target_lowering_find(dev) ? dev : "ref";
+        o.targets = qc_target_lowering_index(dev) >= 0 ? dev : "ref";
     }
     void *img = NULL;
     size_t len = 0;

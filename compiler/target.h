@@ -54,16 +54,20 @@ typedef struct qc_target_lowering {
                        qc_code_sections *out);
 } qc_target_lowering;
 
-/* Provided by the backends built into this libqcomp (QC_HAVE_<B> set by
- * cmake/backends.cmake when the backend is enabled). */
+/* Defined by each backend's plugin (libqcomp_<b>.so, built when
+ * cmake/backends.cmake enables the backend; QC_HAVE_<B> is then set). */
 extern const qc_target_lowering qc_cpu_lowering;      /* backends/cpu */
 extern const qc_target_lowering qc_vulkan_lowering;   /* backends/vulkan */
 extern const qc_target_lowering qc_cuda_lowering;     /* backends/cuda */
 
-/* The lowerings built into this libqcomp (ref needs none: it runs GRAPH). */
+/* The code generators built with this libqcomp, by index; the name and
+ * target need no plugin loaded, qc_target_lowering_get loads it (dlopen, on
+ * first use) and fails with a clear error when it cannot. */
 int32_t qc_target_lowering_count(void);
-const qc_target_lowering *qc_target_lowering_at(int32_t i);
-const qc_target_lowering *qc_target_lowering_find(const char *name);
+const char *qc_target_lowering_name(int32_t i);
+uint32_t qc_target_lowering_target(int32_t i);
+int32_t qc_target_lowering_index(const char *name);   /* -1: not built */
+qc_status qc_target_lowering_get(int32_t i, const qc_target_lowering **out);
 
 /* Parses a target list "ref,cpu" into a bit set (1 << QC_TARGET_*); errors
  * name the unknown or unavailable entry and list what this build has. */

@@ -1,6 +1,6 @@
-/* targets.c — which code generators this libqcomp has, and target lists.
- * A constant table (no registration calls, so no global mutable state), as
- * the runtime's device registry (runtime/hal.c) is. */
+/* targets.c — which code generators this libqcomp has, and target lists. */
+#define _GNU_SOURCE   /* dladdr */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,30 +8,84 @@
 #include "compiler/target.h"
 #include "runtime/model.h"
 
-static const qc_target_lowering *const lowerings[] = {
+/* The code generators built with this libqcomp. Each lives in its own
+ * shared library (libqcomp_<b>.so, next to libqcomp) opened on first use:
+ * LLVM, glslang and NVRTC then cost nothing to a process that never
+ * compiles for their target. A constant table, so no mutable state; dlopen
+ * reference-counts the handles and they are never closed (JIT'd code and
+ * its release functions live in the plugin). */
+typedef struct plugin {
+    const char *name;
+    uint32_t target;
+    const char *library, *symbol;
+} plugin;
+
+static const plugin plugins[] = {
 #ifdef QC_HAVE_CPU
-    &qc_cpu_lowering,
+    {"cpu", QC_TARGET_CPU, "libqcomp_cpu.so", "qc_cpu_lowering"},
 #endif
 #ifdef QC_HAVE_VULKAN
-    &qc_vulkan_lowering,
+    {"vulkan", QC_TARGET_VULKAN, "libqcomp_vulkan.so", "qc_vulkan_lowering"},
 #endif
 #ifdef QC_HAVE_CUDA
-    &qc_cuda_lowering,
+    {"cuda", QC_TARGET_CUDA, "libqcomp_cuda.so", "qc_cuda_lowering"},
 #endif
-    NULL,   /* keeps the array non-empty when no backend is built */
+    {NULL, 0, NULL, NULL},   /* keeps the array non-empty when no backend is built */
 };
 
-#define N_LOWERINGS ((int32_t)(sizeof lowerings / sizeof lowerings[0]) - 1)
+#define N_PLUGINS ((int32_t)(sizeof plugins / sizeof plugins[0]) - 1)
 
-int32_t qc_target_lowering_count(void) { return N_LOWERINGS; }
+int32_t qc_target_lowering_count(void) { return N_PLUGINS; }
 
-const qc_target_lowering *qc_target_lowering_at(int32_t i) {
-    return i >= 0 && i < N_LOWERINGS ? lowerings[i] : NULL;
+const char *qc_target_lowering_name(int32_t i) {
+    return i >= 0 && i < N_PLUGINS ? plugins[i].name : NULL;
 }
 
-const qc_target_lowering *qc_target_lowering_find(const char *name) {
-    for (int32_t i = 0; i < N_LOWERINGS; i++)
-        if (!strcmp(lowerings[i]->name, name)) return lowerings[i];
+uint32_t qc_target_lowering_target(int32_t i) {
+    return i >= 0 && i < N_PLUGINS ? plugins[i].target : QC_TARGET_NONE;
+}
+
+int32_t qc_target_lowering_index(const char *name) {
+    for (int32_t i = 0; name && i < N_PLUGINS; i++)
+        if (!strcmp(plugins[i].name, name)) return i;
+    return -1;
+}
+
+/* Opens the plugin from libqcomp's own directory first (build tree and
+ * install prefix alike), then through the loader's search path. */
+static void *open_plugin(const plugin *p, char *err, size_t n) {
+    Dl_info info;
+    void *h = NULL;
+    if (dladdr((void *)&qc_target_lowering_get, &info) && info.dli_fname) {
+        const char *slash = strrchr(info.dli_fname, '/');
+        if (slash) {
+            char path[4096];
+            int len = snprintf(path, sizeof path, "%.*s/%s", (int)(slash - info.dli_fname),
+                               info.dli_fname, p->library);
+            if (len > 0 && (size_t)len < sizeof path) h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+            if (!h) snprintf(err, n, "%s", dlerror());
+        }
+    }
+    if (!h) h = dlopen(p->library, RTLD_NOW | RTLD_LOCAL);
+    if (!h && !err[0]) snprintf(err, n, "%s", dlerror());
+    return h;
+}
+
+qc_status qc_target_lowering_get(int32_t i, const qc_target_lowering **out) {
+    *out = NULL;
+    if (i < 0 || i >= N_PLUGINS)
+        return qc_error(QC_ERR_NOT_FOUND, "no code generator #%d in this build", (int)i);
+    const plugin *p = &plugins[i];
+    char err[512] = "";
+    void *h = open_plugin(p, err, sizeof err);
+    if (!h)
+        return qc_error(QC_ERR_NOT_FOUND, "target '%s': cannot load its code generator %s: %s",
+                        p->name, p->library, err);
+    const qc_target_lowering *l = dlsym(h, p->symbol);
+    if (!l || !l->lower || l->target != p->target)
+        return qc_error(QC_ERR_INVALID, "target '%s': %s does not define a valid %s", p->name,
+                        p->library, p->symbol);
+    *out = l;
     return NULL;
 }
 
@@ -60,9 +114,9 @@ static qc_status one_target(const char *name, size_t len, uint32_t *targets) {
         *targets |= 1u << QC_TARGET_REF;
         return NULL;
     }
-    const qc_target_lowering *l = qc_target_lowering_find(buf);
-    if (l) {
-        *targets |= 1u << l->target;
+    int32_t k = qc_target_lowering_index(buf);
+    if (k >= 0) {
+        *targets |= 1u << qc_target_lowering_target(k);
         return NULL;
     }
     if (!strcmp(buf, "cpu") || !strcmp(buf, "vulkan") || !strcmp(buf, "cuda"))
