@@ -9,6 +9,10 @@
   seed_fnn_input.npy     f32[1000,200], standard normal
   seed_fnn_expected.npy  f32[1000,1], numpy's forward pass in float64 cast
                          to f32 (what the ref backend must match to ~1e-6)
+  seed_fnn_calib.npy     f32[256,200], uniform [0,1) from seed 2000: calibration
+                         data for quantizing tests/models/seed_fnn/model.onnx
+                         (whose test input is uniform [0,1) from seed 1000, as
+                         in the seed benchmark), disjoint from that input
 
 Everything comes from fixed seeds, so rerunning reproduces the committed
 files byte for byte:  /usr/bin/python3 examples/models/gen_seed_fnn.py
@@ -84,6 +88,8 @@ def main():
     write_model(os.path.join(HERE, "seed_fnn.qcir"), layers)
     np.save(os.path.join(HERE, "seed_fnn_input.npy"), x)
     np.save(os.path.join(HERE, "seed_fnn_expected.npy"), forward(x, layers))
+    calib = np.random.RandomState(2000).rand(256, 200).astype(np.float32)
+    np.save(os.path.join(HERE, "seed_fnn_calib.npy"), calib)
 
 
 if __name__ == "__main__":
