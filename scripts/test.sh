@@ -45,9 +45,13 @@ if build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQC_WERROR=ON; then
 fi
 
 if build build-asan -DCMAKE_BUILD_TYPE=Debug -DQC_SANITIZE=ON; then
-  echo "==== ctest (asan+ubsan, label unit)"
+  echo "==== ctest (asan+ubsan, labels unit|onnx, not vulkan)"
+  # Vulkan tests run in the release build only: Mesa's lavapipe leaks when the
+  # loader unloads it, and LSan can no longer name the unloaded module, so its
+  # leaks cannot be told from ours (docs/backend-vulkan.md).
+  QC_TEST_SKIP_BACKENDS=vulkan \
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_ctest --test-dir build-asan -L 'unit|onnx'
+    run_ctest --test-dir build-asan -L 'unit|onnx' -LE vulkan
 fi
 
 # CI fuzzes every parser for 60 s; a local run defaults to 30 s each.
