@@ -48,10 +48,14 @@ if build build-asan -DCMAKE_BUILD_TYPE=Debug -DQC_SANITIZE=ON; then
   echo "==== ctest (asan+ubsan, labels unit|onnx, not vulkan)"
   # Vulkan tests run in the release build only: Mesa's lavapipe leaks when the
   # loader unloads it, and LSan can no longer name the unloaded module, so its
-  # leaks cannot be told from ours (docs/backend-vulkan.md).
+  # leaks cannot be told from ours (docs/backend-vulkan.md). The ONNX node
+  # suites on the cpu device (932 forked children, each JIT-compiling with
+  # LLVM) run in the release build: under ASan, LSan's exit-time tracer
+  # crashed at random in them on this 2-core machine ("Tracer caught signal
+  # 11"); the cpu unit, differential and bad-input tests do run here.
   QC_TEST_SKIP_BACKENDS=vulkan \
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_ctest --test-dir build-asan -L 'unit|onnx' -LE vulkan
+    run_ctest --test-dir build-asan -L 'unit|onnx' -LE vulkan -E '^onnx_node_cpu'
 fi
 
 # CI fuzzes every parser for 60 s; a local run defaults to 30 s each.
