@@ -32,6 +32,14 @@ const char *qc_i8_isa_name(qc_i8_isa isa) {
     return names[isa];
 }
 
+double qc_i8_row_cost_ps(const qc_i8_layout *lo) {
+    /* multiply-adds per ns (GOPS / 2) of each variant */
+    static const double rate[] = {420.0, 195.0, 70.0, 27.0};
+    int32_t L = qc_i8_lanes(lo->tile.isa);
+    double macs = (double)lo->kg * qc_i8_kgroup(lo->tile.isa) * (double)lo->npan * L;
+    return macs / rate[lo->tile.isa] * 1e3 + (double)lo->npan * L * 20.0 + 500.0;
+}
+
 qc_i8_tile qc_i8_tile_for(const qc_cpu_features *f) {
     /* 32 zmm: 8 x 3 accumulators + 3 weight vectors + the broadcast fit. */
     if (f->avx512vnni && f->avx512f && f->avx512bw) return (qc_i8_tile){QC_I8_VNNI512, 8, 3};
