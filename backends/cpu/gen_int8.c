@@ -308,6 +308,24 @@ static void store_out(gen *g, LLVMValueRef q, LLVMValueRef yrow, LLVMValueRef co
         LLVMSetAlignment(st, 1);
         return;
     }
+    /* The N-tail panel of a contiguous row: one masked store where the
+     * target has byte/dword masked stores (vmovdqu8/vmovdqu32 with a
+     * constant k mask), instead of one scalar store per valid lane. */
+    const qc_cpu_features *ft = &g->cg->feat;
+    bool masked = ft->avx512f && (es == 4 ? (g->lanes == 16 || ft->avx512vl)
+                                          : ft->avx512bw && (g->lanes == 16 || ft->avx512vl));
+    if (g->mc->y_sn == 1 && valid > 1 && masked) {
+        LLVMTypeRef i1 = LLVMInt1TypeInContext(g->cg->ctx);
+        LLVMValueRef mk[16];
+        for (int32_t c = 0; c < g->lanes; c++) mk[c] = LLVMConstInt(i1, c < valid, 0);
+        LLVMValueRef mask = LLVMConstVector(mk, (unsigned)g->lanes);
+        LLVMValueRef ptr = gep(g, yrow, LLVMBuildMul(b, col, ci64(g, es), ""));
+        LLVMTypeRef vt = LLVMTypeOf(q), over[2] = {vt, g->ptr}, fty;
+        LLVMValueRef fn = intrinsic(g->cg, "llvm.masked.store", over, 2, &fty);
+        LLVMValueRef args[4] = {q, ptr, ci32(g, 1), mask};
+        LLVMBuildCall2(b, fty, fn, args, 4, "");
+        return;
+    }
     for (int32_t c = 0; c < valid; c++) {
         LLVMValueRef e = LLVMBuildExtractElement(b, q, ci32(g, c), "");
         LLVMValueRef off = LLVMBuildMul(b, LLVMBuildAdd(b, col, ci64(g, c), ""),
