@@ -31,11 +31,21 @@ typedef struct qc_cpu_kernel {
     char symbol[64];          /* set by the caller: the function to define */
     int64_t units_a, units_b; /* work units = units_a + units_b * batch */
     int64_t grain;            /* smallest chunk worth a task (>= 1) */
+    uint32_t cost_ps;         /* estimated picoseconds of work per unit on the
+                               * target (0 = unknown): the device runs a node
+                               * whose units * cost is tiny inline, since
+                               * handing it to the pool costs more than it saves */
     uint8_t *packed;          /* malloc'd pre-packed constants, or NULL; the
                                * caller takes ownership */
     size_t packed_len;
     char variant[48];         /* what was generated, e.g. "qgemm avx512vnni 8x32" */
 } qc_cpu_kernel;
+
+/* ps as the table's u32 cost: rounded, at least 1, saturating. */
+static inline uint32_t qc_cpu_cost_ps(double ps) {
+    if (!(ps >= 1.0)) return 1;
+    return ps >= 4294967295.0 ? UINT32_MAX : (uint32_t)(ps + 0.5);
+}
 
 typedef qc_status (*qc_cpu_gen_fn)(qc_cpu_cg *cg, const qc_graph *g, int32_t node,
                                    qc_cpu_kernel *k);

@@ -184,6 +184,9 @@ qc_status qc_cpu_gen_elementwise(qc_cpu_cg *cg, const qc_graph *g, int32_t node,
     k->units_a = e.numel_a;
     k->units_b = e.numel_b;
     k->grain = e.rows ? (EW_GRAIN + e.cols - 1) / e.cols : EW_GRAIN;
+    /* ~30 ps per element and step at x16 (scaled for narrower vectors) */
+    double per_el = 30.0 * (e.prog.n + 1) * 16.0 / f.vw;
+    k->cost_ps = qc_cpu_cost_ps(per_el * (e.rows ? (double)e.cols : 1.0));
     const char *what = n->op == QC_OP_ELEMENTWISE ? "elementwise" : qc_op_get_info(n->op)->name;
     snprintf(k->variant, sizeof k->variant, "%.20s f32 x%d%s %d step%s", what, (int)f.vw,
              e.rows ? " rows" : "", (int)e.prog.n, e.prog.n == 1 ? "" : "s");
@@ -281,6 +284,8 @@ qc_status qc_cpu_gen_quant(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
     k->units_a = na;
     k->units_b = nb;
     k->grain = EW_GRAIN;
+    /* measured at x16: quantize ~100 ps per element (the vector divide), dequantize ~30 */
+    k->cost_ps = qc_cpu_cost_ps((quantize ? 100.0 : 30.0) * 16.0 / f.vw);
     snprintf(k->variant, sizeof k->variant, "%s %s x%d", quantize ? "quantize" : "dequantize",
              qt == QC_I8 ? "i8" : "u8", (int)f.vw);
     return NULL;

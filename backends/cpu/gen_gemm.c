@@ -294,6 +294,9 @@ qc_status qc_cpu_gen_gemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu
     /* >= ~64K multiply-adds per chunk, whole MR blocks. */
     int64_t per_row = gm.K * gm.N, rows = (65536 + per_row - 1) / per_row;
     k->grain = (rows + gm.MR - 1) / gm.MR * gm.MR;
+    /* ~2 FMA of W lanes per cycle at ~2.6 GHz, at about half efficiency */
+    double padded = (double)gm.K * (double)((gm.N + gm.NR - 1) / gm.NR * gm.NR);
+    k->cost_ps = qc_cpu_cost_ps(padded / (2.6 * gm.W) * 1e3 + 500.0);
     snprintf(k->variant, sizeof k->variant, "gemm f32 %dx%d f32x%d%s", (int)gm.MR, (int)gm.NR,
              (int)gm.W, gm.has_prog ? " +epilogue" : "");
     return NULL;

@@ -32,6 +32,14 @@ const char *qc_i8_isa_name(qc_i8_isa isa) {
     return names[isa];
 }
 
+double qc_i8_row_cost_ps(const qc_i8_layout *lo) {
+    /* multiply-adds per ns (GOPS / 2) of each variant */
+    static const double rate[] = {420.0, 195.0, 70.0, 27.0};
+    int32_t L = qc_i8_lanes(lo->tile.isa);
+    double macs = (double)lo->kg * qc_i8_kgroup(lo->tile.isa) * (double)lo->npan * L;
+    return macs / rate[lo->tile.isa] * 1e3 + (double)lo->npan * L * 20.0 + 500.0;
+}
+
 qc_i8_tile qc_i8_tile_for(const qc_cpu_features *f) {
     /* 32 zmm: 8 x 3 accumulators + 3 weight vectors + the broadcast fit. */
     if (f->avx512vnni && f->avx512f && f->avx512bw) return (qc_i8_tile){QC_I8_VNNI512, 8, 3};
@@ -298,6 +306,24 @@ static void store_out(gen *g, LLVMValueRef q, LLVMValueRef yrow, LLVMValueRef co
     if (g->mc->y_sn == 1 && valid == g->lanes) {
         LLVMValueRef st = LLVMBuildStore(b, q, gep(g, yrow, LLVMBuildMul(b, col, ci64(g, es), "")));
         LLVMSetAlignment(st, 1);
+        return;
+    }
+    /* The N-tail panel of a contiguous row: one masked store where the
+     * target has byte/dword masked stores (vmovdqu8/vmovdqu32 with a
+     * constant k mask), instead of one scalar store per valid lane. */
+    const qc_cpu_features *ft = &g->cg->feat;
+    bool masked = ft->avx512f && (es == 4 ? (g->lanes == 16 || ft->avx512vl)
+                                          : ft->avx512bw && (g->lanes == 16 || ft->avx512vl));
+    if (g->mc->y_sn == 1 && valid > 1 && masked) {
+        LLVMTypeRef i1 = LLVMInt1TypeInContext(g->cg->ctx);
+        LLVMValueRef mk[16];
+        for (int32_t c = 0; c < g->lanes; c++) mk[c] = LLVMConstInt(i1, c < valid, 0);
+        LLVMValueRef mask = LLVMConstVector(mk, (unsigned)g->lanes);
+        LLVMValueRef ptr = gep(g, yrow, LLVMBuildMul(b, col, ci64(g, es), ""));
+        LLVMTypeRef vt = LLVMTypeOf(q), over[2] = {vt, g->ptr}, fty;
+        LLVMValueRef fn = intrinsic(g->cg, "llvm.masked.store", over, 2, &fty);
+        LLVMValueRef args[4] = {q, ptr, ci32(g, 1), mask};
+        LLVMBuildCall2(b, fty, fn, args, 4, "");
         return;
     }
     for (int32_t c = 0; c < valid; c++) {

@@ -49,6 +49,7 @@ const char *qc_i8_isa_name(qc_i8_isa isa);
 int32_t qc_i8_lanes(qc_i8_isa isa);   /* int32 lanes per vector */
 int32_t qc_i8_kgroup(qc_i8_isa isa);  /* k values per lane per step (4 or 2) */
 
+
 /* A GEMM's compile-time constants, as the generators read them from the
  * graph. B[k][n] is at b[k * b_sk + n * b_sn]; zero points and scales are
  * per tensor (count 1) or per column (count N). */
@@ -82,6 +83,11 @@ typedef struct qc_i8_layout {
 
 /* Fills *lo (sizes only). */
 void qc_i8_layout_init(const qc_i8_gemm *g, qc_i8_tile tile, qc_i8_layout *lo);
+/* Estimated ps per row of a GEMM with this layout (the kernel table's cost
+ * hint): padded multiply-adds at the variant's in-cache rate (measured on
+ * the 1000x200x128 benchmark, docs/backend-cpu.md), plus the epilogue per
+ * padded column and a fixed per-row overhead. */
+double qc_i8_row_cost_ps(const qc_i8_layout *lo);
 /* Writes the blob (lo->size bytes, zeroed by the caller) at dst. */
 void qc_i8_pack(const qc_i8_gemm *g, const qc_i8_layout *lo, uint8_t *dst);
 

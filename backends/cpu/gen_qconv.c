@@ -347,6 +347,9 @@ qc_status qc_cpu_gen_qconv_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     k->units_a = xt->dims[0] == QC_DIM_SYM ? 0 : xt->dims[0] * per_img;
     k->units_b = xt->dims[0] == QC_DIM_SYM ? per_img : 0;
     k->grain = 1;
+    /* a unit is mr positions of one group; the gather costs about as much
+     * again as the multiply (docs/backend-cpu.md, "Measured") */
+    k->cost_ps = qc_cpu_cost_ps(2.0 * (double)t.mr * qc_i8_row_cost_ps(&lo));
     snprintf(k->variant, sizeof k->variant, "qconv im2col %s %dx%d%s", qc_i8_isa_name(t.isa),
              (int)t.mr, (int)(t.nr * qc_i8_lanes(t.isa)), lo.has_zb ? " rowsum" : "");
 out:

@@ -199,6 +199,7 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     k->units_a = ua;
     k->units_b = ub;
     k->grain = 4 * lo.tile.mr;
+    k->cost_ps = qc_cpu_cost_ps(qc_i8_row_cost_ps(&lo));
     snprintf(k->variant, sizeof k->variant, "%s %s %dx%d%s", mmi ? "matmulint" : "qgemm",
              qc_i8_isa_name(lo.tile.isa),
              (int)lo.tile.mr, (int)(lo.tile.nr * qc_i8_lanes(lo.tile.isa)),

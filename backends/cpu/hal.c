@@ -11,16 +11,23 @@
 #define _GNU_SOURCE 1   /* memfd_create */
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backends/cpu/hal_ktable.h"
 #include "runtime/hal.h"
 
 #define CPU_MAX_IO 64
+/* A node whose estimated work (units * the table's cost per unit) is below
+ * this runs on the calling thread: handing a job to the pool and waiting for
+ * it costs a few us (measured on the seed FNN, docs/backend-cpu.md), more
+ * than splitting such a node saves. */
+#define QC_CPU_INLINE_PS INT64_C(4000000)
 
 struct qc_device {
     qc_threadpool *pool;
@@ -29,13 +36,25 @@ struct qc_device {
 typedef struct cpu_kernel {
     qc_cpu_kernel_fn fn;      /* NULL: ref fallback */
     int64_t units_a, units_b, grain;
+    uint32_t cost_ps;         /* estimated ps per unit; 0 = unknown */
     const void *packed;
 } cpu_kernel;
+
+/* QC_CPU_PROFILE=1 (read at model load): each node's launch is timed and,
+ * when the model closes, its mean and last time are printed to stderr with
+ * the node's units and the chunking used. A diagnostic only: the counters
+ * are relaxed atomics, so concurrent sessions of one model just sum up. */
+typedef struct cpu_prof {
+    _Atomic int64_t ns_total, ns_last, runs;
+} cpu_prof;
 
 typedef struct cpu_model {
     int32_t n;
     cpu_kernel *k;
     void *dl;                 /* dlopen handle (AOT), or NULL */
+    cpu_prof *prof;           /* [n], or NULL when not profiling */
+    int64_t inline_ps;        /* nodes with less estimated work run inline */
+    const qc_model_data *m;   /* for the profile's node names */
 } cpu_model;
 
 static qc_status cpu_create(const qc_hal_create_params *params, qc_device **out) {
@@ -130,11 +149,38 @@ static qc_status load_so(const qc_cpu_ktable *t, void **out) {
     return st;
 }
 
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void print_profile(const cpu_model *cm) {
+    int64_t runs = cm->n ? atomic_load(&cm->prof[0].runs) : 0;
+    fprintf(stderr, "QC_CPU_PROFILE: %lld runs; per node mean / last in us\n", (long long)runs);
+    double sum_mean = 0, sum_last = 0;
+    for (int32_t i = 0; i < cm->n; i++) {
+        const cpu_prof *p = &cm->prof[i];
+        int64_t r = atomic_load(&p->runs);
+        double mean = r ? (double)atomic_load(&p->ns_total) / (double)r / 1e3 : 0;
+        double last = (double)atomic_load(&p->ns_last) / 1e3;
+        sum_mean += mean;
+        sum_last += last;
+        const qc_node *n = i < cm->m->n_nodes ? &cm->m->nodes[i] : NULL;
+        const qc_op_info *oi = n ? qc_op_get_info(n->op) : NULL;
+        fprintf(stderr, "  %3d %-18s %9.2f %9.2f  %s\n", (int)i, oi ? oi->name : "?", mean, last,
+                cm->k[i].fn ? "generated" : "ref");
+    }
+    fprintf(stderr, "  sum                    %9.2f %9.2f\n", sum_mean, sum_last);
+}
+
 static void cpu_model_close(qc_device *d, void *state) {
     (void)d;
     cpu_model *cm = state;
     if (!cm) return;
+    if (cm->prof) print_profile(cm);
     if (cm->dl) dlclose(cm->dl);
+    free(cm->prof);
     free(cm->k);
     free(cm);
 }
@@ -165,9 +211,20 @@ static qc_status cpu_model_open(qc_device *d, const qc_model_data *m, void **sta
         k->units_a = e->units_a;
         k->units_b = e->units_b;
         k->grain = e->grain;
+        k->cost_ps = e->cost_ps;
         k->packed = e->packed;
     }
     if (cm) cm->n = t.n;
+    if (!st && cm) {
+        const char *pe = getenv("QC_CPU_PROFILE");
+        cm->m = m;
+        const char *ie = getenv("QC_CPU_INLINE_US");   /* a tuning knob, undocumented */
+        cm->inline_ps = ie ? (int64_t)(atof(ie) * 1e6) : QC_CPU_INLINE_PS;
+        if (pe && *pe && strcmp(pe, "0") != 0) {
+            cm->prof = calloc((size_t)t.n + 1, sizeof *cm->prof);
+            if (!cm->prof) st = qc_error(QC_ERR_NOMEM, "cpu: out of memory");
+        }
+    }
     qc_cpu_ktable_free(&t);
     if (st) {
         cpu_model_close(d, cm);
@@ -193,7 +250,7 @@ static void run_chunk(void *ctx, int64_t begin, int64_t end, int32_t worker) {
     if (b < e) j->fn(j->args, b, e);
 }
 
-static qc_status cpu_launch(qc_device *d, const qc_hal_launch *l) {
+static qc_status launch_node(qc_device *d, const qc_hal_launch *l) {
     const cpu_model *cm = l->model_state;
     if (!cm || l->node < 0 || l->node >= cm->n || !cm->k[l->node].fn) return qc_hal_ref_launch(l);
     const cpu_kernel *k = &cm->k[l->node];
@@ -217,9 +274,23 @@ static qc_status cpu_launch(qc_device *d, const qc_hal_launch *l) {
      * and a node too small to share runs inline. */
     int64_t chunks = (units + k->grain - 1) / k->grain;
     job j = {k->fn, &a, units, k->grain};
-    if (chunks == 1 || !d->pool) k->fn(&a, 0, units);
+    bool small = k->cost_ps && units < cm->inline_ps / k->cost_ps;
+    if (chunks == 1 || !d->pool || small) k->fn(&a, 0, units);
     else qc_threadpool_parallel_for(d->pool, chunks, run_chunk, &j);
     return NULL;
+}
+
+static qc_status cpu_launch(qc_device *d, const qc_hal_launch *l) {
+    const cpu_model *cm = l->model_state;
+    if (!cm || !cm->prof || l->node < 0 || l->node >= cm->n) return launch_node(d, l);
+    int64_t t0 = now_ns();
+    qc_status st = launch_node(d, l);
+    int64_t dt = now_ns() - t0;
+    cpu_prof *p = &cm->prof[l->node];
+    atomic_fetch_add_explicit(&p->ns_total, dt, memory_order_relaxed);
+    atomic_store_explicit(&p->ns_last, dt, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->runs, 1, memory_order_relaxed);
+    return st;
 }
 
 static qc_status cpu_sync(qc_device *d) {

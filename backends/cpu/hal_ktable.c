@@ -54,17 +54,19 @@ static qc_status entry(const qc_model_data *m, const qc_rt_section *pk, const ui
     k->kind = qc_le32(e + QC_CPU_KT_E_KIND);
     if (k->kind != QC_CPU_KT_GENERATED && k->kind != QC_CPU_KT_FALLBACK)
         return bad(at, "entry kind is neither generated nor fallback");
-    if (qc_le32(e + QC_CPU_KT_E_RESERVED) || !zero(e + 56, 8)) return bad(at, "reserved bytes not zero");
+    if (!zero(e + 56, 8)) return bad(at, "reserved bytes not zero");
     qc_status st = pool_string(pool, pool_size, qc_le32(e + QC_CPU_KT_E_TEXT),
                                at + QC_CPU_KT_E_TEXT, false, &k->text);
     if (st) return st;
     k->units_a = (int64_t)qc_le64(e + QC_CPU_KT_E_UNITS_A);
     k->units_b = (int64_t)qc_le64(e + QC_CPU_KT_E_UNITS_B);
     k->grain = (int64_t)qc_le64(e + QC_CPU_KT_E_GRAIN);
+    k->cost_ps = qc_le32(e + QC_CPU_KT_E_COST);
     uint64_t off = qc_le64(e + QC_CPU_KT_E_PACK_OFF), len = qc_le64(e + QC_CPU_KT_E_PACK_LEN);
     k->symbol = "";
     if (k->kind == QC_CPU_KT_FALLBACK) {
-        if (qc_le32(e + QC_CPU_KT_E_SYMBOL) || k->units_a || k->units_b || off || len)
+        if (qc_le32(e + QC_CPU_KT_E_SYMBOL) || k->units_a || k->units_b || off || len ||
+            k->cost_ps)
             return bad(at, "fallback entry with kernel fields set");
         return NULL;
     }

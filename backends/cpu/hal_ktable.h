@@ -15,6 +15,7 @@ typedef struct qc_cpu_kentry {
     const char *symbol;       /* generated: the kernel's name; else "" */
     const char *text;         /* generated: variant; fallback: the reason */
     int64_t units_a, units_b, grain;
+    uint32_t cost_ps;         /* estimated ps per unit, 0 = unknown (a hint only) */
     const uint8_t *packed;    /* into the PACKED section, or NULL */
     uint64_t packed_len;
 } qc_cpu_kentry;

@@ -47,7 +47,7 @@ enum {
     QC_CPU_KT_E_KIND = 0,         /* u32 */
     QC_CPU_KT_E_SYMBOL = 4,       /* u32: string pool offset; generated only */
     QC_CPU_KT_E_TEXT = 8,         /* u32: string pool offset: variant, or fallback reason */
-    QC_CPU_KT_E_RESERVED = 12,    /* u32: 0 */
+    QC_CPU_KT_E_COST = 12,        /* u32: estimated ps of work per unit (0 = unknown; a hint) */
     QC_CPU_KT_E_UNITS_A = 16,     /* i64: units = a + b * batch */
     QC_CPU_KT_E_UNITS_B = 24,     /* i64 */
     QC_CPU_KT_E_GRAIN = 32,       /* i64 >= 1 */

@@ -97,6 +97,7 @@ static void add_entry(lowering *L, const qc_cpu_kernel *k, const char *why, size
         qc_put64(e + QC_CPU_KT_E_UNITS_A, (uint64_t)k->units_a);
         qc_put64(e + QC_CPU_KT_E_UNITS_B, (uint64_t)k->units_b);
         qc_put64(e + QC_CPU_KT_E_GRAIN, (uint64_t)(k->grain < 1 ? 1 : k->grain));
+        qc_put32(e + QC_CPU_KT_E_COST, k->cost_ps);
         qc_put64(e + QC_CPU_KT_E_PACK_OFF, k->packed_len ? pack_off : 0);
         qc_put64(e + QC_CPU_KT_E_PACK_LEN, k->packed_len);
     } else {
