@@ -1,5 +1,7 @@
 /* attr.c — typed node attributes: lookup with defaults, and node errors. */
+#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +17,16 @@ int64_t qc_attr_int(const qc_node *n, const char *key, int64_t def) {
     const qc_attr *a = qc_node_attr(n, key);
     if (!a) return def;
     if (a->kind == QC_ATTR_INT) return a->i;
-    if (a->kind == QC_ATTR_FLOAT) return (int64_t)a->f;
+    if (a->kind == QC_ATTR_FLOAT) {
+        /* A float where an int is wanted (hostile artifacts, odd exporters):
+         * NaN is "absent", and out-of-range values saturate instead of the
+         * undefined float->int conversion; callers range-check the result. */
+        float f = a->f;
+        if (isnan(f)) return def;
+        if (f >= 9.2233715e18f) return INT64_MAX;
+        if (f <= -9.2233715e18f) return INT64_MIN;
+        return (int64_t)f;
+    }
     return def;
 }
 

@@ -43,5 +43,5 @@ if [ -d "$node" ]; then
   done
 fi
 run_target fuzz_onnx tests/onnx "$onnx_seeds"
-run_target fuzz_qcm tests/artifact
+run_target fuzz_qcm tests/artifact tests/fuzz/regress/qcm
 exit $status
