@@ -20,7 +20,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>
 # 1. CUDA-only build: no LLVM, no Vulkan, no ONNX frontend (no protobuf-c).
 step configure 180 cmake -S . -B "$BD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQC_WERROR=ON \
   -DQC_WITH_LLVM=OFF -DQC_WITH_VULKAN=OFF -DQC_WITH_ONNX=OFF -DQC_WITH_CUDA=ON
-step build 300 cmake --build "$BD" -j"$(nproc)" --target qcomp_cli test_cuda
+step build 300 cmake --build "$BD" -j"$(nproc)" --target qcomp_cli qcomp_cuda test_cuda
 
 # 2. Tests: NVRTC compile + no-device paths, then the random graphs on the
 #    device against ref (bit-identical integer outputs).
