@@ -139,13 +139,22 @@ static int64_t numel_b(const qc_type *t, int64_t batch) {   /* symbolic dims = b
  * Per call with the symbolic batch dim bound to `batch`, in ns:
  *   float = max(2 MACs / fp rate, 4 bytes x weights / bandwidth)
  *   int   = max(2 MACs / int rate, 1 byte x weights / bandwidth)
- *         + (input elements x passes + output elements) / Q/DQ rate
- *         + 2 x dispatch
+ *         + [input elements x passes / Q/DQ rate + dispatch]     (the Q before)
+ *         + [output elements / Q/DQ rate + dispatch]              (the DQ after)
  * passes = 1 (static: quantize), 2 (dynamic: the min/max reduction, then
- * quantize). Conservative: each layer pays its own Q and DQ, although qdq_fold
- * removes the DQ -> Q pair between two consecutive integer layers. */
+ * quantize). Static int8 only: a bracket is not paid where the neighbour on
+ * that side is an integer layer too (directly or through Relu), because
+ * qdq_fold + fuse remove the DQ -> Q pair between them (the seed FNN's int8
+ * chain runs one quantize and one dequantize in all). */
+typedef struct lcost {
+    double k_int, k_fp;     /* the kernels alone */
+    double q_in, dq_out;    /* the brackets */
+    int32_t src;            /* layer feeding input 0 (through Relu), -1 */
+    bool out_ext;           /* output 0 reaches something other than a layer */
+} lcost;
+
 static void estimate(const qc_graph *g, const qc_node *n, int64_t macs, int64_t batch,
-                     qc_qscheme s, qc_guard_isa isa, double *int_ns, double *fp_ns) {
+                     qc_qscheme s, qc_guard_isa isa, lcost *c) {
     const isa_rates *r = &isas[isa];
     double npb, npm_fp, npm_int;
     qc_mixed_rates(r->target, QC_QS_NONE, &npb, &npm_fp);
@@ -160,9 +169,56 @@ static void estimate(const qc_graph *g, const qc_node *n, int64_t macs, int64_t 
     double x = (double)numel_b(&g->values[n->in[0]].type, batch);
     double y = (double)numel_b(yt, batch);
     double m2 = 2.0 * (double)macs * ((double)numel_b(yt, batch) / (double)numel_b(yt, 1));
-    *fp_ns = fmax(m2 / fp_flops, 4.0 * w * npb);
-    *int_ns = fmax(m2 / int_ops, w * npb) + (x * (s == QC_QS_INT8_DYNAMIC ? 2.0 : 1.0) + y) / qdq +
-              2.0 * r->dispatch_ns;
+    c->k_fp = fmax(m2 / fp_flops, 4.0 * w * npb);
+    c->k_int = fmax(m2 / int_ops, w * npb);
+    c->q_in = x * (s == QC_QS_INT8_DYNAMIC ? 2.0 : 1.0) / qdq + r->dispatch_ns;
+    c->dq_out = y / qdq + r->dispatch_ns;
+}
+
+static bool transparent(qc_op op) { return op == QC_OP_RELU; }
+
+/* The layer (index into r->layers via lid[]) whose output reaches value v
+ * through Relu only, or -1. */
+static int32_t source_layer(const qc_graph *g, const int32_t *prod, const int32_t *lid, int32_t v) {
+    for (int32_t hops = 0; v >= 0 && hops < g->n_nodes; hops++) {
+        int32_t p = prod[v];
+        if (p < 0) return -1;
+        if (lid[p] >= 0) return lid[p];
+        if (!transparent(g->nodes[p].op)) return -1;
+        v = g->nodes[p].in[0];
+    }
+    return -1;
+}
+
+/* True when value v is used by anything but layers (through Relu): a graph
+ * output, or another op. */
+static bool reaches_outside(const qc_graph *g, const int32_t *lid, int32_t v, int32_t depth) {
+    for (int32_t i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == v) return true;
+    for (int32_t ni = 0; ni < g->n_nodes; ni++) {
+        const qc_node *n = &g->nodes[ni];
+        for (int32_t k = 0; k < n->n_in; k++) {
+            if (n->in[k] != v) continue;
+            if (lid[ni] >= 0 && k == 0) continue;
+            if (!transparent(n->op) || depth > 16 || reaches_outside(g, lid, n->out[0], depth + 1))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The integer estimate of layer i given the current decisions q[] of the
+ * others: the DQ after is saved only when every consumer is an integer
+ * layer; the Q before when its source layer is. */
+static double int_cost(const qc_guard_result *r, const lcost *c, const bool *q,
+                       const int32_t *const *cons, const int32_t *n_cons, int32_t i) {
+    double t = c[i].k_int;
+    bool share = r->scheme == QC_QS_INT8;
+    if (!share || c[i].src < 0 || !q[c[i].src]) t += c[i].q_in;
+    bool out_int = share && !c[i].out_ext && n_cons[i] > 0;
+    for (int32_t k = 0; out_int && k < n_cons[i]; k++) out_int = q[cons[i][k]];
+    if (!out_int) t += c[i].dq_out;
+    return t;
 }
 
 void qc_guard_result_free(qc_guard_result *r) {
@@ -180,41 +236,93 @@ qc_status qc_guard_decide(const qc_graph *g, qc_qscheme scheme, qc_guard_isa isa
     r->isa = (unsigned)isa < QC_GUARD_ISA_COUNT ? isa : QC_GUARD_SSE2;
     r->force = force;
     r->n_nodes = g->n_nodes;
-    r->node_scheme = malloc(sizeof *r->node_scheme * ((size_t)g->n_nodes + 1));
-    r->layers = calloc((size_t)g->n_nodes + 1, sizeof *r->layers);
-    if (!r->node_scheme || !r->layers) {
-        qc_guard_result_free(r);
-        return qc_error(QC_ERR_NOMEM, "guard: out of memory");
-    }
-    for (int32_t ni = 0; ni < g->n_nodes; ni++) {
+    size_t nn = (size_t)g->n_nodes + 1;
+    r->node_scheme = malloc(sizeof *r->node_scheme * nn);
+    r->layers = calloc(nn, sizeof *r->layers);
+    int32_t *lid = malloc(sizeof *lid * nn), *prod = malloc(sizeof *prod * ((size_t)g->n_values + 1));
+    int32_t *n_cons = calloc(nn, sizeof *n_cons), **cons = calloc(nn, sizeof *cons);
+    lcost *c = calloc(nn, sizeof *c);
+    bool *q = calloc(nn, sizeof *q);
+    qc_status st = NULL;
+    if (!r->node_scheme || !r->layers || !lid || !prod || !n_cons || !cons || !c || !q)
+        st = qc_error(QC_ERR_NOMEM, "guard: out of memory");
+    for (int32_t v = 0; !st && v < g->n_values; v++) prod[v] = -1;
+    for (int32_t ni = 0; !st && ni < g->n_nodes; ni++) {
         const qc_node *n = &g->nodes[ni];
         int32_t ch, k;
+        for (int32_t o = 0; o < n->n_out; o++)
+            if (n->out[o] >= 0) prod[n->out[o]] = ni;
         r->node_scheme[ni] = scheme;
+        lid[ni] = -1;
         if (!qc_guard_applies(scheme) ||
             (n->op != QC_OP_GEMM && n->op != QC_OP_MATMUL && n->op != QC_OP_CONV) ||
             !qc_qb_weight_axes(g, n, &ch, &k))
             continue;
-        qc_guard_layer *l = &r->layers[r->n_layers++];
+        qc_guard_layer *l = &r->layers[r->n_layers];
         if (!(l->node = strdup(n->name ? n->name : ""))) {
-            qc_guard_result_free(r);
-            return qc_error(QC_ERR_NOMEM, "guard: out of memory");
+            st = qc_error(QC_ERR_NOMEM, "guard: out of memory");
+            break;
         }
+        lid[ni] = r->n_layers++;
         l->node_id = ni;
         l->op = n->op;
         l->macs = qc_layer_macs(g, n, ch);
-        double ins, fps;
-        estimate(g, n, l->macs, batch, scheme, r->isa, &ins, &fps);
-        l->int_us = ins / 1000.0;
-        l->fp_us = fps / 1000.0;
-        bool faster = ins < fps;
-        l->quantize = faster || force;
-        l->forced = !faster && force;
+        estimate(g, n, l->macs, batch, scheme, r->isa, &c[lid[ni]]);
+    }
+    /* neighbours: the source layer of each input, the consumer layers of each output */
+    for (int32_t i = 0; !st && i < r->n_layers; i++) {
+        const qc_node *n = &g->nodes[r->layers[i].node_id];
+        c[i].src = source_layer(g, prod, lid, n->in[0]);
+        c[i].out_ext = reaches_outside(g, lid, n->out[0], 0);
+        q[i] = true;
+    }
+    for (int32_t i = 0; !st && i < r->n_layers; i++) {
+        int32_t s = c[i].src;
+        if (s < 0) continue;
+        int32_t *nc = realloc(cons[s], sizeof *nc * (size_t)(n_cons[s] + 1));
+        if (!nc) {
+            st = qc_error(QC_ERR_NOMEM, "guard: out of memory");
+            break;
+        }
+        cons[s] = nc;
+        nc[n_cons[s]++] = i;
+    }
+    /* From all-integer, turn float every layer not faster given its
+     * neighbours until nothing changes (only int -> float moves: it ends).
+     * Each layer left integer is then faster than its float version with
+     * the brackets it really pays, so the sum is too. */
+    for (bool changed = !st && !force; changed;) {
+        changed = false;
+        for (int32_t i = 0; i < r->n_layers; i++)
+            if (q[i] && int_cost(r, c, q, (const int32_t *const *)cons, n_cons, i) >= c[i].k_fp) {
+                q[i] = false;
+                changed = true;
+            }
+    }
+    for (int32_t i = 0; !st && i < r->n_layers; i++) {
+        qc_guard_layer *l = &r->layers[i];
+        bool was = q[i];
+        q[i] = true;   /* the estimate of this layer as integer, the others as decided */
+        l->int_us = int_cost(r, c, q, (const int32_t *const *)cons, n_cons, i) / 1000.0;
+        q[i] = was;
+        l->fp_us = c[i].k_fp / 1000.0;
+        bool faster = l->int_us < l->fp_us;
+        l->quantize = q[i];
+        l->forced = force && !faster;
         if (!l->quantize) {
-            r->node_scheme[ni] = QC_QS_NONE;
+            r->node_scheme[l->node_id] = QC_QS_NONE;
             r->kept_float++;
         }
     }
-    return NULL;
+    for (int32_t i = 0; cons && i < (int32_t)nn; i++) free(cons[i]);
+    free(cons);
+    free(n_cons);
+    free(lid);
+    free(prod);
+    free(c);
+    free(q);
+    if (st) qc_guard_result_free(r);
+    return st;
 }
 
 void qc_guard_reason(const qc_guard_result *r, const qc_guard_layer *l, char *buf, size_t n) {

@@ -2,7 +2,7 @@
  * layer whose int8 estimate is slower than fp32 on a forced sse2 variant is
  * kept float, the same layer is quantized on avx512vnni, --force overrides;
  * the decision reaches the quantized graph as qc.precision and survives the
- * text IR round trip; batch 1 is weight-bound (int8 wins); int8-dynamic
+ * text IR round trip; a Gemm -> Relu -> Gemm chain shares its Q/DQ; batch 1 is weight-bound (int8 wins); int8-dynamic
  * on cpu (ref kernels) stays float; non-integer schemes are not judged. */
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +18,7 @@
 /* One Gemm, x[N,256] x w[16,256]^T: at batch 64 it is compute
  * bound. sse2: int8 54 GOPS vs fp32 41.5 GFLOPS is not enough to pay the
  * 1.5 elements/ns quantize of x; avx512vnni (855 vs 166, 9.7/ns) is. */
-static qc_graph *make_gemm(void) {
+static qc_graph *make_gemm(bool chain) {
     enum { K = 256, N = 16 };
     size_t len = 1 << 16;
     char *t = malloc(len);
@@ -26,8 +26,17 @@ static qc_graph *make_gemm(void) {
                                         "  const w: f32[%d,%d] = [", K, N, K);
     for (int i = 0; i < N * K; i++)
         at += (size_t)snprintf(t + at, len - at, i ? ", %g" : "%g", 0.01 * ((i * 37) % 101 - 50));
-    at += (size_t)snprintf(t + at, len - at,
-                           "]\n  y: f32[N,%d] = Gemm(x, w) {transB=1} @fc\n  output y\n}\n", N);
+    if (!chain)
+        at += (size_t)snprintf(t + at, len - at,
+                               "]\n  y: f32[N,%d] = Gemm(x, w) {transB=1} @fc\n  output y\n}\n", N);
+    else {   /* fc -> Relu -> fc2 (a second 16x16 layer) */
+        at += (size_t)snprintf(t + at, len - at, "]\n  const w2: f32[%d,%d] = [", N, N);
+        for (int i = 0; i < N * N; i++)
+            at += (size_t)snprintf(t + at, len - at, i ? ", %g" : "%g", 0.02 * ((i * 7) % 31 - 15));
+        at += (size_t)snprintf(t + at, len - at,
+                               "]\n  h: f32[N,%d] = Gemm(x, w) {transB=1} @fc\n  r: f32[N,%d] = Relu(h)\n"
+                               "  y: f32[N,%d] = Gemm(r, w2) {transB=1} @fc2\n  output y\n}\n", N, N, N);
+    }
     qc_graph *g = NULL;
     qc_status st = qc_graph_parse(t, at, "gemm.qcir", &g);
     free(t);
@@ -140,13 +149,42 @@ static void test_annotate(const qc_graph *g, qc_guard_isa isa, bool want_int8) {
     free(d);
 }
 
+/* A chain shares its brackets: fc's DQ and fc2's Q vanish when both are
+ * int8 (forced here), so fc's estimate is its single-layer one minus the DQ. */
+static void test_chain(const qc_graph *single) {
+    qc_graph *g = make_gemm(true);
+    CHECK(g != NULL);
+    if (!g) return;
+    qc_guard_result one, two;
+    CHECK_OK(qc_guard_decide(single, QC_QS_INT8, QC_GUARD_AVX512VNNI, 64, true, &one));
+    CHECK_OK(qc_guard_decide(g, QC_QS_INT8, QC_GUARD_AVX512VNNI, 64, true, &two));
+    CHECK(one.n_layers == 1 && two.n_layers == 2);
+    if (one.n_layers == 1 && two.n_layers == 2) {
+        /* DQ of 64 x 16 values at 9.7/ns + 100 ns dispatch */
+        double dq_us = (64.0 * 16.0 / 9.7 + 100.0) / 1000.0;
+        CHECK_MSG(fabs(one.layers[0].int_us - two.layers[0].int_us - dq_us) < 1e-9,
+                  "single %g us, chained %g us", one.layers[0].int_us, two.layers[0].int_us);
+    }
+    qc_guard_result_free(&one);
+    qc_guard_result_free(&two);
+    /* int8-dynamic quantizes every layer's input itself: nothing shared */
+    CHECK_OK(qc_guard_decide(single, QC_QS_INT8_DYNAMIC, QC_GUARD_AVX512VNNI, 64, true, &one));
+    CHECK_OK(qc_guard_decide(g, QC_QS_INT8_DYNAMIC, QC_GUARD_AVX512VNNI, 64, true, &two));
+    if (one.n_layers == 1 && two.n_layers == 2)
+        CHECK(one.layers[0].int_us == two.layers[0].int_us);
+    qc_guard_result_free(&one);
+    qc_guard_result_free(&two);
+    qc_graph_destroy(g);
+}
+
 int main(void) {
-    qc_graph *g = make_gemm();
+    qc_graph *g = make_gemm(false);
     CHECK(g != NULL);
     if (g) {
         test_decisions(g);
         test_annotate(g, QC_GUARD_SSE2, false);
         test_annotate(g, QC_GUARD_AVX512VNNI, true);
+        test_chain(g);
     }
     qc_graph_destroy(g);
     return qc_test_summary("test_quant_guard");
