@@ -57,7 +57,8 @@ for name in resnet18 mobilenet_v2; do
         x=$W/x$b.npy
         "$PY" -c "import numpy as np, sys; b = int(sys.argv[2]); \
 np.save(sys.argv[1], np.random.RandomState(b).randn(b, 3, 224, 224).astype(np.float32))" "$x" "$b"
-        "$QCOMP" quantize "$model" --scheme int8 --calib "$x" -o "$W/q.onnx" >/dev/null
+        # --force: all-int8 for every tool (no int8-vs-fp32 guard fallback)
+        "$QCOMP" quantize "$model" --scheme int8 --calib "$x" --force -o "$W/q.onnx" >/dev/null
         for be in $("$QCOMP" bench --list-backends); do
             say "$case: qcomp $be int8 ($RUNS runs)"
             "$QCOMP" bench "$model" --backend "$be" --scheme int8 --input "$x" --runs "$RUNS" \

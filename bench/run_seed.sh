@@ -46,8 +46,10 @@ for b in $backends; do
 done
 
 # ---- ONNX Runtime: fp32, static QDQ int8, dynamic int8 (models from qcomp) ----
-"$QCOMP" quantize "$MODEL" --scheme int8 --calib "$X" -o "$W/q.onnx" >/dev/null
-"$QCOMP" quantize "$MODEL" --scheme int8-dynamic -o "$W/qd.onnx" >/dev/null
+# --force: the same all-int8 model for every tool (the int8-vs-fp32 guard would
+# keep layers float where it estimates int8 slower; docs/quantization.md)
+"$QCOMP" quantize "$MODEL" --scheme int8 --calib "$X" --force -o "$W/q.onnx" >/dev/null
+"$QCOMP" quantize "$MODEL" --scheme int8-dynamic --force -o "$W/qd.onnx" >/dev/null
 if command -v node >/dev/null; then
     [ -d bench/peers/ort/node_modules/onnxruntime-node ] || bench/peers/ort/install.sh >&2
     for m in "$MODEL:fp32" "$W/q.onnx:int8" "$W/qd.onnx:int8-dynamic"; do

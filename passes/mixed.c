@@ -10,6 +10,7 @@
 #include "ir/dtype.h"
 #include "passes/mixed.h"
 #include "passes/quant_build.h"
+#include "passes/quant_guard.h"
 
 /* ---- cost model ---------------------------------------------------------------
  * Estimated time per sample of one layer = constant bytes x ns_per_byte (the
@@ -54,6 +55,13 @@ static const struct {
 static double est_cost(qc_mixed_target t, qc_qscheme s, int64_t bytes, int64_t macs) {
     return (double)bytes * targets[t].ns_per_byte + (double)macs * targets[t].ns_per_mac /
                                                         targets[t].speedup[s];
+}
+
+void qc_mixed_rates(qc_mixed_target t, qc_qscheme s, double *ns_per_byte, double *ns_per_mac) {
+    if ((unsigned)t >= QC_MIXED_TARGET_COUNT) t = QC_MIXED_CPU;
+    if ((unsigned)s >= QC_QS_COUNT) s = QC_QS_NONE;
+    *ns_per_byte = targets[t].ns_per_byte;
+    *ns_per_mac = targets[t].ns_per_mac / targets[t].speedup[s];
 }
 
 const char *qc_mixed_target_name(qc_mixed_target t) {
@@ -215,16 +223,6 @@ static int64_t float_bytes(const qc_graph *g, const qc_node *n) {
     return b;
 }
 
-/* MACs per sample: output elements (symbolic batch = 1) x weight elements
- * per output channel (the reduction length of Gemm/MatMul/Conv). */
-static int64_t layer_macs(const qc_graph *g, const qc_node *n, int32_t ch) {
-    const qc_type *o = &g->values[n->out[0]].type, *w = &g->values[n->in[1]].type;
-    int64_t on = 1, wn = 1;
-    for (int32_t d = 0; d < o->rank; d++) on *= o->dims[d] > 0 ? o->dims[d] : 1;
-    for (int32_t d = 0; d < w->rank; d++) wn *= w->dims[d];
-    return w->dims[ch] > 0 ? on * (wn / w->dims[ch]) : 0;
-}
-
 static int cmp_cand(const void *a, const void *b) {
     const qc_mixed_cand *x = a, *y = b;
     if (x->cost != y->cost) return x->cost < y->cost ? -1 : 1;
@@ -247,7 +245,7 @@ static qc_status find_layers(mctx *m) {
         if (!l->node) return qc_error(QC_ERR_NOMEM, "mixed: out of memory");
         l->node_id = ni;
         l->op = n->op;
-        l->macs = layer_macs(g, n, ch);
+        l->macs = qc_layer_macs(g, n, ch);
     }
     return NULL;
 }

@@ -46,6 +46,10 @@ typedef enum qc_mixed_target {
 #define QC_MIXED_MAX_CAND 8
 
 const char *qc_mixed_target_name(qc_mixed_target t);
+/* The cost table's rates for scheme s on target t (the int8-vs-fp32 guard,
+ * passes/quant_guard.c, shares them): ns per constant byte streamed and ns
+ * per MAC. */
+void qc_mixed_rates(qc_mixed_target t, qc_qscheme s, double *ns_per_byte, double *ns_per_mac);
 bool qc_mixed_target_parse(const char *s, qc_mixed_target *out);
 
 /* --accuracy-budget syntax: "P" = max top-1 drop in percentage points

@@ -33,7 +33,8 @@ fi
 
 echo
 echo "== 1. quantize $model to int8 (static PTQ, calibration: $calib)"
-"$q" quantize "$model" --scheme int8 --calib "$calib" -o "$work/int8.qcir" | tail -4
+# --batch 1000: the int8-vs-fp32 guard estimates at the batch step 3 runs
+"$q" quantize "$model" --scheme int8 --calib "$calib" --batch 1000 -o "$work/int8.qcir" | tail -4
 
 echo
 echo "== 2. compile fp32 and int8 to $target artifacts"

@@ -4,6 +4,9 @@
  * [--report FILE.json] -o OUT.qcir|OUT.onnx` (.onnx: standard QDQ ONNX), and
  * `--scheme mixed --accuracy-budget B [--candidates LIST] [--target T]`
  * (passes/mixed.h: a scheme per layer chosen to meet B at the lowest cost).
+ * Integer schemes (int8, int8-dynamic, 16x8) go through the int8-vs-fp32
+ * guard (passes/quant_guard.h) for --target T [--isa V]: a layer whose
+ * integer kernel is not estimated faster stays float unless --force.
  *
  * Post-training quantization in one command: load, calibrate (float graph on
  * the ref interpreter, batches of 64 rows), rewrite to QDQ IR
@@ -23,6 +26,7 @@
 #include "ir/ir.h"
 #include "passes/calibrate.h"
 #include "passes/mixed.h"
+#include "passes/quant_guard.h"
 #include "passes/quantize.h"
 #include "tools/cli.h"
 #include "tools/cli_args.h"
@@ -37,8 +41,9 @@ typedef struct q_opts {
     const char *calib[MAX_CALIB];
     int n_calib;
     qc_quant_config cfg;
-    bool mixed;
-    const char *budget, *candidates, *target;
+    bool mixed, force;
+    long batch;   /* guard: the symbolic batch dim's value (default 1) */
+    const char *budget, *candidates, *target, *isa;
     qc_mixed_config mcfg;
 } q_opts;
 
@@ -47,7 +52,8 @@ static void usage(FILE *f) {
             "usage: qcomp quantize MODEL --scheme S [--calib DATA.npy]... [--method M]\n"
             "                      [--percentile P] [--per-tensor] [--asymmetric]\n"
             "                      [--act-type u8|i8] [--group 32|64|128] [--centroids 16|256]\n"
-            "                      [--val X.npy --labels Y.npy] [--report FILE.json] -o OUT.qcir|OUT.onnx\n"
+            "                      [--val X.npy --labels Y.npy] [--target T [--isa V]] [--batch N] [--force]\n"
+            "                      [--report FILE.json] -o OUT.qcir|OUT.onnx\n"
             "       qcomp quantize MODEL --scheme mixed --accuracy-budget B [--calib DATA.npy]...\n"
             "                      [--val X.npy --labels Y.npy] [--candidates LIST] [--target T] -o OUT\n"
             "\n"
@@ -72,7 +78,14 @@ static void usage(FILE *f) {
             "                    of output 0 on the first --calib file, e.g. rel=0.01\n"
             "  --candidates LIST mixed: schemes to choose from, comma-separated; none = keep\n"
             "                    float (default int4-weight,int8,fp8-e4m3,16x8,none)\n"
-            "  --target T        mixed: cost model of cpu (default), cuda or vulkan\n"
+            "  --target T        cpu (default), cuda or vulkan: the cost model of mixed, and\n"
+            "                    the int8-vs-fp32 guard of int8, int8-dynamic and 16x8: a layer\n"
+            "                    whose integer kernel is not estimated faster than fp32 on T\n"
+            "                    stays float (reported, and qc.precision on the node)\n"
+            "  --isa V           cpu guard: estimate for sse2, avx2, avxvnni or avx512vnni\n"
+            "                    instead of this host's best variant\n"
+            "  --batch N         guard: estimate calls with the batch dim = N (default 1)\n"
+            "  --force           quantize every layer with S even where the guard would not\n"
             "  -o OUT            write the quantized model (.qcir text IR)\n"
             "\n"
             "Prints a per-layer table (scales, zero points, SQNR, relative error) and the\n"
@@ -84,13 +97,26 @@ static int usage_error(void) {
     return QC_EXIT_USAGE;
 }
 
-/* The mixed-precision options: only with --scheme mixed, which needs a
- * well-formed budget (a top-1 budget needs labels). */
+/* --target / --isa (the guard and mixed), and the mixed-precision options:
+ * only with --scheme mixed, which needs a well-formed budget (a top-1 budget
+ * needs labels). */
 static int parse_mixed(q_opts *o) {
     qc_mixed_config *mc = &o->mcfg;
+    if (o->target && !qc_mixed_target_parse(o->target, &mc->target)) {
+        qc_cli_error(CMD, "--target is cpu, cuda or vulkan, got '%s'", o->target);
+        return usage_error();
+    }
+    qc_guard_isa isa;
+    if (o->isa && (!qc_guard_isa_parse(o->isa, &isa) || isa >= QC_GUARD_CUDA)) {
+        qc_cli_error(CMD, "--isa is sse2, avx2, avxvnni or avx512vnni, got '%s'", o->isa);
+        return usage_error();
+    }
+    if (o->isa && mc->target != QC_MIXED_CPU) {
+        qc_cli_error(CMD, "--isa goes with --target cpu");
+        return usage_error();
+    }
     if (!o->mixed) {
-        const char *opt = o->budget ? "--accuracy-budget" : o->candidates ? "--candidates"
-                          : o->target ? "--target" : NULL;
+        const char *opt = o->budget ? "--accuracy-budget" : o->candidates ? "--candidates" : NULL;
         if (!opt) return -1;
         qc_cli_error(CMD, "%s goes with --scheme mixed", opt);
         return usage_error();
@@ -115,10 +141,6 @@ static int parse_mixed(q_opts *o) {
         qc_cli_error(CMD, "--candidates '%s': give up to %d distinct per-layer schemes separated "
                           "by commas (int8, int8-dynamic, int8-weight, int4-weight, fp8-e4m3, "
                           "fp8-e5m2, 16x8, kmeans, none)", o->candidates, QC_MIXED_MAX_CAND);
-        return usage_error();
-    }
-    if (o->target && !qc_mixed_target_parse(o->target, &mc->target)) {
-        qc_cli_error(CMD, "--target is cpu, cuda or vulkan, got '%s'", o->target);
         return usage_error();
     }
     return -1;
@@ -200,6 +222,15 @@ static int parse_args(int argc, char **argv, q_opts *o) {
         } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--target", &v))) {
             if (m < 0) return usage_error();
             o->target = v;
+        } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--batch", &v))) {
+            if (m < 0) return usage_error();
+            if (!qc_cli_parse_int(v, 1, 1 << 24, &o->batch)) {
+                qc_cli_error(CMD, "--batch needs an integer in 1..%d, got '%s'", 1 << 24, v);
+                return usage_error();
+            }
+        } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--isa", &v))) {
+            if (m < 0) return usage_error();
+            o->isa = v;
         } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--report", &v))) {
             if (m < 0) return usage_error();
             o->report = v;
@@ -207,6 +238,8 @@ static int parse_args(int argc, char **argv, q_opts *o) {
                    (m = qc_cli_option(CMD, argc, argv, &i, "--output", &v))) {
             if (m < 0) return usage_error();
             o->out = v;
+        } else if (!strcmp(argv[i], "--force")) {
+            o->force = true;
         } else if (!strcmp(argv[i], "--per-tensor")) {
             o->cfg.per_tensor = true;
         } else if (!strcmp(argv[i], "--asymmetric")) {
@@ -291,15 +324,17 @@ static qc_status first_batch(const qc_graph *g, const q_opts *o, qc_tensor *t) {
 }
 
 static void mixed_json(const void *r, FILE *f) { qc_mixed_json(r, f); }
+static void guard_json(const void *r, FILE *f) { qc_guard_json(r, f); }
 
 static qc_status write_text(const char *path, const qc_graph *g, const qc_quant_report *r,
-                            const qc_mixed_result *mr) {
+                            const qc_mixed_result *mr, const qc_guard_result *gr) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (!f) return qc_error(QC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     qc_status st = g    ? qc_graph_print(g, f)
                    : mr ? qc_quant_report_json_ext(r, "mixed", mixed_json, mr, f)
+                   : gr ? qc_quant_report_json_ext(r, "guard", guard_json, gr, f)
                         : qc_quant_report_json(r, f);
     if (fclose(f) != 0 && !st) st = qc_error(QC_ERR_IO, "%s: write failed", path);
     if (!st && rename(tmp, path) != 0)
@@ -362,6 +397,9 @@ int qc_cli_quantize(int argc, char **argv) {
     qc_tensor batch = {0}, vx = {0}, vy = {0};
     qc_mixed_result mres;
     memset(&mres, 0, sizeof mres);
+    qc_guard_result gres;
+    memset(&gres, 0, sizeof gres);
+    bool guarded = false;
     qc_status st = qc_cli_load_model(o.model, true, &g);
     bool pre = !st && qc_graph_is_quantized(g);
     if (!st && !pre && qc_qscheme_needs_calib(o.cfg.scheme) && !o.n_calib)
@@ -377,7 +415,15 @@ int qc_cli_quantize(int argc, char **argv) {
     if (!st && o.mixed) {
         st = run_mixed(g, calib, &o, &q, &rep, &mres);
     } else if (!st) {
-        st = qc_quantize_graph(g, calib, &o.cfg, &q, &rep);
+        if (!pre && qc_guard_applies(o.cfg.scheme)) {
+            qc_guard_isa isa = qc_guard_isa_for_target(o.mcfg.target);
+            if (o.isa) qc_guard_isa_parse(o.isa, &isa);
+            st = qc_guard_decide(g, o.cfg.scheme, isa, o.batch, o.force, &gres);
+            guarded = !st;
+            if (guarded) o.cfg.node_scheme = gres.node_scheme;
+        }
+        if (!st) st = qc_quantize_graph(g, calib, &o.cfg, &q, &rep);
+        if (!st && guarded) st = qc_guard_annotate(&gres, q);
     }
     if (!st && !pre) {   /* measured on the first calibration (or validation) batch */
         qc_status bs = first_batch(g, &o, &batch);
@@ -397,18 +443,21 @@ int qc_cli_quantize(int argc, char **argv) {
     if (!st) {
         qc_quant_report_print(&rep, stdout);
         if (o.mixed) qc_mixed_print(&mres, stdout);
+        if (guarded) qc_guard_print(&gres, stdout);
         if (!qc_cli_flush(CMD, stdout, "the report")) rc = QC_EXIT_ERROR;
     }
-    if (!st && o.report) st = write_text(o.report, NULL, &rep, o.mixed ? &mres : NULL);
+    if (!st && o.report)
+        st = write_text(o.report, NULL, &rep, o.mixed ? &mres : NULL, guarded ? &gres : NULL);
     /* .onnx: a standard QDQ model ONNX Runtime can run (export picks the
      * lowest opset that fits); anything else: qcomp's text IR. */
     if (!st) st = ends_with(o.out, ".onnx") ? qc_onnx_export_file(q, 0, o.out)
-                                            : write_text(o.out, q, &rep, NULL);
+                                            : write_text(o.out, q, &rep, NULL, NULL);
     qc_tensor_release(&batch);
     qc_tensor_release(&vx);
     qc_tensor_release(&vy);
     qc_quant_report_free(&rep);
     qc_mixed_result_free(&mres);
+    qc_guard_result_free(&gres);
     qc_calib_destroy(calib);
     qc_graph_destroy(q);
     qc_graph_destroy(g);

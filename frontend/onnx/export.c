@@ -582,8 +582,12 @@ static qc_status convert_node(exporter *x, const qc_node *n, Onnx__NodeProto **o
     f.base = x->g->values[n->out[0]].name;
     for (int32_t i = 0; i < n->n_in; i++)
         f.in[f.n_in++] = n->in[i] >= 0 ? x->g->values[n->in[i]].name : x->empty;
+    /* "qc."-prefixed attributes are qcomp's annotations (qc.precision from the
+     * int8-vs-fp32 guard): not ONNX, which rejects unknown attributes. */
     for (int32_t i = 0; i < n->n_attr; i++)
-        if (!(f.attr[f.n_attr++] = make_attr(x, &n->attr[i]))) return oom();
+        if (strncmp(n->attr[i].name, "qc.", 3) &&
+            !(f.attr[f.n_attr++] = make_attr(x, &n->attr[i])))
+            return oom();
     const char *domain = NULL;
     qc_status st = adapt_form(x, n, &f, &domain);
     if (st) return st;
