@@ -5,12 +5,17 @@
  * (backends/ref/quant.c, tensor.c; ir/quant.h).
  *
  * DynamicQuantizeLinear needs the whole tensor's min / max before any
- * element can be quantized, so the kernel is ONE work unit (units_a = 1)
- * running two passes: a vector min/max reduction, the parameters in scalar
- * code exactly as qc_dynamic_qparams_u8, then the quantize loop. The
- * reduction is order-independent bit for bit: the running values start at
- * +0.0, a strict < / > never takes a NaN or a -0.0 over them, and among the
- * other floats the minimum / maximum is one exact value whatever the order. */
+ * element can be quantized. The work units are elements (of y); every call
+ * of the kernel, whatever its [begin, end), first reduces the WHOLE tensor
+ * (a vector min/max pass, ~8x cheaper than the quantize pass), computes the
+ * parameters in scalar code exactly as qc_dynamic_qparams_u8, then
+ * quantizes only its own elements; the call whose range starts at 0 stores
+ * the scale and zero point, so ranges still write disjoint bytes. Every call
+ * gets the same parameters: the reduction is order-independent bit for bit
+ * (the running values start at +0.0, a strict < / > never takes a NaN or a
+ * -0.0 over them, and among the other floats the minimum / maximum is one
+ * exact value whatever the order). A large grain keeps the repeated
+ * reductions few (chunks of >= DQL_GRAIN elements). */
 #include <stdio.h>
 
 #include "backends/cpu/ir_util.h"
@@ -51,9 +56,12 @@ static void minmax_step(qc_cpu_fn *f, LLVMValueRef x, LLVMValueRef *lo, LLVMValu
     *hi = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, x, *hi, ""), x, *hi, "");
 }
 
-/* for (i = start; i + w <= n; i += w) { lo, hi = minmax(lo, hi, x[i..i+w)) }
- * with the accumulators as phis; *i_out: where it stopped. */
-static void minmax_loop(qc_cpu_fn *f, int32_t w, LLVMValueRef x, LLVMValueRef start,
+/* for (i = start; i + w * na <= n; i += w * na) { lo[a], hi[a] = minmax(lo[a],
+ * hi[a], x[i + a * w ..]) } with na independent accumulator pairs (the
+ * chains overlap) as phis; *i_out: where it stopped. */
+#define MAX_ACC 4
+#define DQL_GRAIN 32768
+static void minmax_loop(qc_cpu_fn *f, int32_t w, int32_t na, LLVMValueRef x, LLVMValueRef start,
                         LLVMValueRef n, LLVMValueRef *lo, LLVMValueRef *hi, LLVMValueRef *i_out) {
     LLVMBuilderRef b = f->b;
     LLVMContextRef c = f->cg->ctx;
@@ -65,53 +73,80 @@ static void minmax_loop(qc_cpu_fn *f, int32_t w, LLVMValueRef x, LLVMValueRef st
     LLVMBuildBr(b, head);
     LLVMPositionBuilderAtEnd(b, head);
     LLVMValueRef i = LLVMBuildPhi(b, f->i64, "i");
-    LLVMValueRef plo = LLVMBuildPhi(b, t, "lo"), phi = LLVMBuildPhi(b, t, "hi");
     LLVMAddIncoming(i, &start, &pre, 1);
-    LLVMAddIncoming(plo, lo, &pre, 1);
-    LLVMAddIncoming(phi, hi, &pre, 1);
-    LLVMValueRef inext = LLVMBuildAdd(b, i, qc_cpu_i64(f, w), "");
+    LLVMValueRef plo[MAX_ACC], phi[MAX_ACC], nlo[MAX_ACC], nhi[MAX_ACC];
+    for (int32_t a = 0; a < na; a++) {
+        plo[a] = LLVMBuildPhi(b, t, "lo");
+        phi[a] = LLVMBuildPhi(b, t, "hi");
+        LLVMAddIncoming(plo[a], &lo[a], &pre, 1);
+        LLVMAddIncoming(phi[a], &hi[a], &pre, 1);
+    }
+    LLVMValueRef inext = LLVMBuildAdd(b, i, qc_cpu_i64(f, (int64_t)w * na), "");
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLE, inext, n, ""), body, exit);
     LLVMPositionBuilderAtEnd(b, body);
-    LLVMValueRef nlo = plo, nhi = phi;
-    minmax_step(f, qc_cpu_loadf(f, w, x, i), &nlo, &nhi);
+    for (int32_t a = 0; a < na; a++) {
+        nlo[a] = plo[a];
+        nhi[a] = phi[a];
+        LLVMValueRef ia = a ? LLVMBuildAdd(b, i, qc_cpu_i64(f, (int64_t)w * a), "") : i;
+        minmax_step(f, qc_cpu_loadf(f, w, x, ia), &nlo[a], &nhi[a]);
+    }
     LLVMBasicBlockRef end = LLVMGetInsertBlock(b);
     LLVMAddIncoming(i, &inext, &end, 1);
-    LLVMAddIncoming(plo, &nlo, &end, 1);
-    LLVMAddIncoming(phi, &nhi, &end, 1);
+    for (int32_t a = 0; a < na; a++) {
+        LLVMAddIncoming(plo[a], &nlo[a], &end, 1);
+        LLVMAddIncoming(phi[a], &nhi[a], &end, 1);
+    }
     LLVMBuildBr(b, head);
     LLVMPositionBuilderAtEnd(b, exit);
-    *lo = plo;
-    *hi = phi;
+    for (int32_t a = 0; a < na; a++) {
+        lo[a] = plo[a];
+        hi[a] = phi[a];
+    }
     *i_out = i;
 }
 
-/* qc_sat_round_add(r, zp, lo, hi) on w lanes of an already rounded r, with
- * zp an i32 (vector); lo / hi exact floats. */
-static LLVMValueRef sat_add(qc_cpu_fn *f, int32_t w, LLVMValueRef r, LLVMValueRef zpv, double lo,
-                            double hi) {
+/* qc_sat_round_add(r, zp, lo, hi) on w lanes of an already rounded r: NaN
+ * -> 0, clamp against flo = lo - zp / fhi = hi - zp (exact floats), + zp. */
+static LLVMValueRef sat_add(qc_cpu_fn *f, int32_t w, LLVMValueRef r, LLVMValueRef zpv,
+                            LLVMValueRef flo, LLVMValueRef fhi) {
     LLVMBuilderRef b = f->b;
     LLVMValueRef nan = LLVMBuildFCmp(b, LLVMRealUNO, r, r, "");
     r = LLVMBuildSelect(b, nan, qc_cpu_fconst(f, w, 0.0), r, "");
-    LLVMValueRef zpf = LLVMBuildSIToFP(b, zpv, LLVMTypeOf(r), "");
-    LLVMValueRef flo = LLVMBuildFSub(b, qc_cpu_fconst(f, w, lo), zpf, "");
-    LLVMValueRef fhi = LLVMBuildFSub(b, qc_cpu_fconst(f, w, hi), zpf, "");
     r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLE, r, flo, ""), flo, r, "");
     r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGE, r, fhi, ""), fhi, r, "");
     return LLVMBuildAdd(b, LLVMBuildFPToSI(b, r, vty(f->i32, w), ""), zpv, "");
 }
 
+/* The quantize loop's invariants at one width, built before the loop (no
+ * pass pipeline runs to hoist them). */
+typedef struct dqw {
+    LLVMValueRef scale, zp, flo, fhi, zero;   /* zero: i32 0 or the zp-free result */
+} dqw;
+
 typedef struct dq {
     LLVMValueRef x, y, scale, zp, zero_scale;   /* zero_scale: i1 scalar */
 } dq;
 
-static void quant_span(qc_cpu_fn *f, const dq *d, int32_t w, LLVMValueRef i) {
+static dqw dq_at(qc_cpu_fn *f, const dq *d, int32_t w) {
+    LLVMBuilderRef b = f->b;
+    dqw v;
+    v.scale = qc_cpu_splat(f, w, d->scale);
+    v.zp = splat_any(f, f->i32, w, d->zp);
+    LLVMValueRef zpf = LLVMBuildSIToFP(b, v.zp, qc_cpu_vt(f, w), "");
+    v.flo = LLVMBuildFSub(b, qc_cpu_fconst(f, w, 0.0), zpf, "");
+    v.fhi = LLVMBuildFSub(b, qc_cpu_fconst(f, w, 255.0), zpf, "");
+    v.zero = LLVMConstNull(vty(f->i32, w));
+    return v;
+}
+
+static void quant_span(qc_cpu_fn *f, const dq *d, const dqw *v, int32_t w, LLVMValueRef i) {
     LLVMBuilderRef b = f->b;
     LLVMValueRef x = qc_cpu_loadf(f, w, d->x, i);
-    LLVMValueRef r = LLVMBuildFDiv(b, x, qc_cpu_splat(f, w, d->scale), "");
+    LLVMValueRef r = LLVMBuildFDiv(b, x, v->scale, "");
     r = qc_cpu_intrin(f, "llvm.rint", LLVMTypeOf(r), &r, 1);
-    LLVMValueRef q = sat_add(f, w, r, splat_any(f, f->i32, w, d->zp), 0.0, 255.0);
+    LLVMValueRef q = sat_add(f, w, r, v->zp, v->flo, v->fhi);
     /* scale 0: everything quantizes to 0 */
-    q = LLVMBuildSelect(b, d->zero_scale, LLVMConstNull(vty(f->i32, w)), q, "");
+    q = LLVMBuildSelect(b, d->zero_scale, v->zero, q, "");
     LLVMValueRef p = qc_cpu_gep(f, f->i8, d->y, i);
     LLVMSetAlignment(LLVMBuildStore(b, LLVMBuildTrunc(b, q, vty(f->i8, w), ""), p), 1);
 }
@@ -137,58 +172,68 @@ static qc_status gen_dql(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, qc_
     dq d = {.x = qc_cpu_fn_in(&f, 0), .y = qc_cpu_fn_out(&f, 0)};
     LLVMValueRef ps = qc_cpu_fn_out(&f, 1), pz = qc_cpu_fn_out(&f, 2);
     LLVMValueRef N = qc_cpu_lin(&f, na, nb);
-    /* One unit: [begin, end) is [0, 1) or empty. */
     LLVMBasicBlockRef work = LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "work");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "done");
     LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, f.begin, f.end, ""), work, done);
     LLVMPositionBuilderAtEnd(b, work);
 
     /* pass 1: range, starting from 0 in every lane (the range includes 0) */
-    LLVMValueRef lo = qc_cpu_fconst(&f, W, 0.0), hi = lo, i;
-    minmax_loop(&f, W, d.x, qc_cpu_i64(&f, 0), N, &lo, &hi, &i);
+    LLVMValueRef lo[MAX_ACC], hi[MAX_ACC], i;
+    for (int32_t a = 0; a < MAX_ACC; a++) lo[a] = hi[a] = qc_cpu_fconst(&f, W, 0.0);
+    minmax_loop(&f, W, MAX_ACC, d.x, qc_cpu_i64(&f, 0), N, lo, hi, &i);
+    for (int32_t a = 1; a < MAX_ACC; a++) minmax_step(&f, lo[a], &lo[0], &hi[0]);
+    for (int32_t a = 1; a < MAX_ACC; a++) minmax_step(&f, hi[a], &lo[0], &hi[0]);
+    minmax_loop(&f, W, 1, d.x, i, N, lo, hi, &i);   /* whole vectors left */
     LLVMValueRef slo = qc_cpu_fconst(&f, 1, 0.0), shi = slo;
     for (int32_t l = 0; l < W; l++) {
         LLVMValueRef li = qc_cpu_i32(&f, l);
-        LLVMValueRef a = LLVMBuildExtractElement(b, lo, li, ""), c = LLVMBuildExtractElement(b, hi, li, "");
+        LLVMValueRef a = LLVMBuildExtractElement(b, lo[0], li, "");
+        LLVMValueRef c = LLVMBuildExtractElement(b, hi[0], li, "");
         slo = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, a, slo, ""), a, slo, "");
         shi = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, c, shi, ""), c, shi, "");
     }
     LLVMValueRef tail_i;
-    minmax_loop(&f, 1, d.x, i, N, &slo, &shi, &tail_i);
+    minmax_loop(&f, 1, 1, d.x, i, N, &slo, &shi, &tail_i);
 
     /* qc_dynamic_qparams_u8 (lo <= 0 <= hi already) */
     LLVMValueRef s = LLVMBuildFDiv(b, LLVMBuildFSub(b, shi, slo, ""), qc_cpu_fconst(&f, 1, 255.0), "");
     d.zero_scale = LLVMBuildFCmp(b, LLVMRealOEQ, s, qc_cpu_fconst(&f, 1, 0.0), "");
     LLVMValueRef r = LLVMBuildFSub(b, qc_cpu_fconst(&f, 1, 0.0), LLVMBuildFDiv(b, slo, s, ""), "");
     r = qc_cpu_intrin(&f, "llvm.rint", f.f32, &r, 1);
-    LLVMValueRef zp = sat_add(&f, 1, r, qc_cpu_i32(&f, 0), 0.0, 255.0);
+    LLVMValueRef zp = sat_add(&f, 1, r, qc_cpu_i32(&f, 0), qc_cpu_fconst(&f, 1, 0.0),
+                              qc_cpu_fconst(&f, 1, 255.0));
     zp = LLVMBuildSelect(b, d.zero_scale, qc_cpu_i32(&f, 0), zp, "");
     d.scale = s;
     d.zp = zp;
+    LLVMBasicBlockRef params = LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "params");
+    LLVMBasicBlockRef quant = LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "quant");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, f.begin, qc_cpu_i64(&f, 0), ""), params, quant);
+    LLVMPositionBuilderAtEnd(b, params);
     LLVMSetAlignment(LLVMBuildStore(b, s, ps), 4);
     LLVMSetAlignment(LLVMBuildStore(b, LLVMBuildTrunc(b, zp, f.i8, ""), pz), 1);
+    LLVMBuildBr(b, quant);
+    LLVMPositionBuilderAtEnd(b, quant);
 
     /* pass 2: quantize */
+    dqw vw = dq_at(&f, &d, W), v1 = dq_at(&f, &d, 1);
     qc_cpu_loop vl;
-    LLVMValueRef j = qc_cpu_loop_begin(&f, &vl, qc_cpu_i64(&f, 0), N, W);
-    quant_span(&f, &d, W, j);
+    LLVMValueRef j = qc_cpu_loop_begin(&f, &vl, f.begin, f.end, W);
+    quant_span(&f, &d, &vw, W, j);
     qc_cpu_loop_end(&f, &vl);
     qc_cpu_loop sl;
-    LLVMValueRef j1 = qc_cpu_loop_begin(&f, &sl, vl.iv, N, 1);
-    quant_span(&f, &d, 1, j1);
+    LLVMValueRef j1 = qc_cpu_loop_begin(&f, &sl, vl.iv, f.end, 1);
+    quant_span(&f, &d, &v1, 1, j1);
     qc_cpu_loop_end(&f, &sl);
     LLVMBuildBr(b, done);
     LLVMPositionBuilderAtEnd(b, done);
     qc_cpu_fn_end(&f);
-    k->units_a = 1;
-    k->units_b = 0;
-    k->grain = 1;
-    /* per unit (the whole tensor): ~20 ps an element for the range, ~100 for
-     * the quantize (the vector divide), at x16; the batch is unknown here,
-     * so this prices the static part (or one batch row) only */
-    double el = (double)(na ? na : nb);
-    k->cost_ps = qc_cpu_cost_ps(el * 120.0 * 16.0 / W + 500.0);
-    snprintf(k->variant, sizeof k->variant, "dynquant u8 x%d 1 unit", (int)W);
+    k->units_a = na;
+    k->units_b = nb;
+    k->grain = DQL_GRAIN;
+    /* per element at x16: ~100 ps the quantize (the vector divide), ~12 the
+     * range pass (repeated per chunk) */
+    k->cost_ps = qc_cpu_cost_ps(112.0 * 16.0 / W);
+    snprintf(k->variant, sizeof k->variant, "dynquant u8 x%d", (int)W);
     return NULL;
 }
 

@@ -148,12 +148,15 @@ static void alloc_in(const qc_graph *g, int32_t i, int64_t batch, qc_tensor *t) 
     CHECK_OK(qc_tensor_alloc(&d, t));
 }
 
-/* DynamicQuantizeLinear alone on [N?, C] (or 1-D / 3-D): y, scale, zp. */
-static void case_dql(int iter) {
-    int32_t rank = (int32_t)irand(1, 3);
-    bool sym = rank > 1 && irand(0, 1);
-    int64_t dims[3], batch = irand(1, 9);
+/* DynamicQuantizeLinear alone on [N?, C] (or 1-D / 3-D): y, scale, zp.
+ * big: [N, C] with 30k..400k elements, so the kernel runs as several
+ * chunks (each reducing the whole tensor) on the 2-thread pool. */
+static void case_dql(int iter, bool big) {
+    int32_t rank = big ? 2 : (int32_t)irand(1, 3);
+    bool sym = rank > 1 && (big || irand(0, 1));
+    int64_t dims[3], batch = big ? irand(30, 400) : irand(1, 9);
     for (int32_t k = 0; k < rank; k++) dims[k] = irand(1, k == rank - 1 ? 300 : 7);
+    if (big) dims[1] = irand(900, 1100);
     if (sym) dims[0] = QC_DIM_SYM;
     int mode = irand(0, 2) ? 0 : (int)irand(1, 5);
     qc_graph *g = NULL;
@@ -325,7 +328,8 @@ static void case_seed_fnn(void) {
 
 int main(void) {
     rng.s = qc_test_seed("test_cpu_dynq");
-    for (int i = 0; i < 30; i++) case_dql(i);
+    for (int i = 0; i < 30; i++) case_dql(i, false);
+    for (int i = 0; i < 6; i++) case_dql(30 + i, true);
     for (int i = 0; i < 30; i++) case_layer(i);
     for (int i = 0; i < 12; i++) case_mmi_input_zp(i);
     case_seed_fnn();
