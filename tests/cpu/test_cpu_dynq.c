@@ -26,6 +26,9 @@
 #define MAX_IO 4
 
 static qc_rng rng;
+/* the cpu target the cases compile for: NULL = native (JIT and AOT), else a
+ * named CPU (AOT only; this host must be able to run it) */
+static const char *g_cpu;
 
 static float frand(void) {
     return (float)((double)(qc_rng_next(&rng) >> 11) / 9007199254740992.0 * 2.0 - 1.0);
@@ -66,6 +69,7 @@ static qc_status run_cpu(const qc_graph *g, bool aot, const qc_tensor *in, qc_te
     qc_compile_options co;
     qc_compile_options_init(&co);
     co.targets = "cpu";
+    co.cpu = g_cpu;
     qc_runtime *rt = NULL;
     qc_model *m = NULL;
     qc_session *s = NULL;
@@ -115,7 +119,7 @@ static void check_exact(const char *what, qc_graph *g, qc_tensor *in) {
     int32_t no = g->n_outputs;
     CHECK_OK(qc_ref_run(g, in, g->n_inputs, want, no));
     CHECK_OK(qc_compile_optimize(g));
-    for (int aot = 0; aot < 2; aot++) {
+    for (int aot = g_cpu ? 1 : 0; aot < 2; aot++) {
         int32_t gen = -1;
         qc_status st = run_cpu(g, aot, in, got, &gen);
         EXPECT(!st, "%s (%s): %s", what, aot ? "aot" : "jit", st ? qc_status_message(st) : "");
@@ -276,8 +280,9 @@ static void case_mmi_input_zp(int iter) {
     for (int64_t e = 0; e < M * K; e++) ap[e] = (uint8_t)irand(0, 255);
     *(uint8_t *)in[1].data = (uint8_t)(irand(0, 2) ? irand(0, 255) : irand(0, 1) ? 0 : 255);
     char what[96];
-    snprintf(what, sizeof what, "mmi_zp#%d M=%lld K=%lld N=%lld a=%s b=%s", iter, (long long)M,
-             (long long)K, (long long)N, a_i8 ? "i8" : "u8", b_u8 ? "u8" : "i8");
+    snprintf(what, sizeof what, "%s mmi_zp#%d M=%lld K=%lld N=%lld a=%s b=%s",
+             g_cpu ? g_cpu : "native", iter, (long long)M, (long long)K, (long long)N,
+             a_i8 ? "i8" : "u8", b_u8 ? "u8" : "i8");
     check_exact(what, g, in);
 }
 
@@ -333,5 +338,16 @@ int main(void) {
     for (int i = 0; i < 30; i++) case_layer(i);
     for (int i = 0; i < 12; i++) case_mmi_input_zp(i);
     case_seed_fnn();
+    /* the other int8 ISAs' runtime-zp epilogue (and the x8 / avx2 DQL and
+     * Cast), through named CPUs: avxvnni (ymm vpdpbusd), avx2 (pmaddwd),
+     * sse2 (where DQL falls back: rint needs sse4.1, so only MatMulInteger) */
+    static const char *const cpus[] = {"alderlake", "x86-64-v3", "x86-64"};
+    for (int c = 0; c < 3; c++) {
+        g_cpu = cpus[c];
+        for (int i = 0; i < 6; i++) case_mmi_input_zp(100 * (c + 1) + i);
+        for (int i = 0; c < 2 && i < 6; i++) case_layer(100 * (c + 1) + i);
+        for (int i = 0; c < 2 && i < 4; i++) case_dql(100 * (c + 1) + i, i == 3);
+    }
+    g_cpu = NULL;
     return qc_test_summary("test_cpu_dynq");
 }
