@@ -63,4 +63,8 @@ qc_status qc_cpu_gen_gemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu
 qc_status qc_cpu_gen_elementwise(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 qc_status qc_cpu_gen_quant(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 
+/* DynamicQuantizeLinear (f32 -> u8, one work unit: the range is over the
+ * whole tensor) and Cast integer -> f32 (gen_dynq.c). */
+qc_status qc_cpu_gen_dynq(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+
 #endif

@@ -31,6 +31,7 @@ typedef struct ectx {
     const ew *e;
     LLVMValueRef ptr[MAX_OPS];
     LLVMValueRef full_idx, col_idx;
+    LLVMValueRef mask;         /* non-NULL: a masked step (the row tail) */
 } ectx;
 
 static LLVMValueRef ew_operand(void *ctx, int32_t k, int32_t w) {
@@ -39,8 +40,12 @@ static LLVMValueRef ew_operand(void *ctx, int32_t k, int32_t w) {
     switch (c->e->bc[k]) {
     case QC_CPU_BC_SCALAR:
         return qc_cpu_splat(f, w, qc_cpu_loadf(f, 1, c->ptr[k], qc_cpu_i64(f, 0)));
-    case QC_CPU_BC_ROW: return qc_cpu_loadf(f, w, c->ptr[k], c->col_idx);
-    default: return qc_cpu_loadf(f, w, c->ptr[k], c->full_idx);
+    case QC_CPU_BC_ROW:
+        return c->mask ? qc_cpu_loadf_masked(f, w, c->ptr[k], c->col_idx, c->mask)
+                       : qc_cpu_loadf(f, w, c->ptr[k], c->col_idx);
+    default:
+        return c->mask ? qc_cpu_loadf_masked(f, w, c->ptr[k], c->full_idx, c->mask)
+                       : qc_cpu_loadf(f, w, c->ptr[k], c->full_idx);
     }
 }
 
@@ -149,7 +154,8 @@ static void prog_body(ectx *c, int32_t w, LLVMValueRef j, LLVMValueRef full_idx)
     c->col_idx = j;
     LLVMValueRef x = ew_operand(c, c->e->x, w);
     LLVMValueRef y = qc_cpu_prog_emit(f, &c->e->prog, w, x, ew_operand, c);
-    qc_cpu_storef(f, w, c->ptr[MAX_OPS - 1], full_idx, y);
+    if (c->mask) qc_cpu_storef_masked(f, w, c->ptr[MAX_OPS - 1], full_idx, y, c->mask);
+    else qc_cpu_storef(f, w, c->ptr[MAX_OPS - 1], full_idx, y);
 }
 
 /* Shared driver: flat or per-row iteration over [begin, end) units. */
@@ -162,7 +168,19 @@ static void emit_units(ectx *c, bool rows, int64_t cols, span_body body) {
     qc_cpu_loop rl;
     LLVMValueRef r = qc_cpu_loop_begin(f, &rl, f->begin, f->end, 1);
     LLVMValueRef base = LLVMBuildMul(f->b, r, qc_cpu_i64(f, cols), "");
-    emit_span(c, f->vw, qc_cpu_i64(f, 0), qc_cpu_i64(f, cols), base, body);
+    int64_t tail = cols % f->vw;
+    if (body == prog_body && f->cg->feat.avx512f && tail > 0) {
+        /* The row tail (all of a row shorter than a vector) as one step
+         * under a constant k mask instead of `tail` scalar steps; masked-off
+         * lanes compute on zeros and are never stored. */
+        emit_span(c, f->vw, qc_cpu_i64(f, 0), qc_cpu_i64(f, cols - tail), base, body);
+        LLVMValueRef j = qc_cpu_i64(f, cols - tail);
+        c->mask = qc_cpu_mask(f, f->vw, (int32_t)tail);
+        body(c, f->vw, j, LLVMBuildAdd(f->b, base, j, ""));
+        c->mask = NULL;
+    } else {
+        emit_span(c, f->vw, qc_cpu_i64(f, 0), qc_cpu_i64(f, cols), base, body);
+    }
     qc_cpu_loop_end(f, &rl);
 }
 

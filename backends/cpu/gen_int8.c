@@ -79,6 +79,11 @@ void qc_i8_layout_init(const qc_i8_gemm *g, qc_i8_tile tile, qc_i8_layout *lo) {
     lo->off_mult = lo->off_comp + align64(cols * 4);
     lo->off_zb = lo->off_mult + align64(cols * 4);
     lo->size = lo->off_zb + align64(cols * 4);
+    lo->za_rt = g->a_zp_runtime;
+    if (lo->za_rt) {
+        lo->off_czb = lo->size;
+        lo->size += align64(cols * 4);
+    }
     for (int64_t n = 0; n < g->n; n++) lo->has_zb = lo->has_zb || zb_prime(g, n) != 0;
 }
 
@@ -101,7 +106,8 @@ void qc_i8_pack(const qc_i8_gemm *g, const qc_i8_layout *lo, uint8_t *dst) {
                         else memcpy(e + (c * 2 + t) * 2, &(int16_t){(int16_t)v}, 2);
                     }
     }
-    uint32_t za = (uint32_t)(g->a_zp + (g->a_signed ? 128 : 0));
+    /* runtime za: fold nothing of it here; the kernel applies za' * czb */
+    uint32_t za = g->a_zp_runtime ? 0u : (uint32_t)(g->a_zp + (g->a_signed ? 128 : 0));
     for (int64_t n = 0; n < g->n; n++) {
         uint32_t colsum = 0, zb = (uint32_t)zb_prime(g, n);
         for (int64_t k = 0; k < g->k; k++) colsum += (uint32_t)b_prime(g, k, n);
@@ -114,6 +120,10 @@ void qc_i8_pack(const qc_i8_gemm *g, const qc_i8_layout *lo, uint8_t *dst) {
         memcpy(dst + lo->off_comp + n * 4, &comp, 4);
         memcpy(dst + lo->off_mult + n * 4, &mult, 4);
         memcpy(dst + lo->off_zb + n * 4, &zb, 4);
+        if (lo->za_rt) {
+            uint32_t czb = colsum - (uint32_t)g->k * zb;
+            memcpy(dst + lo->off_czb + n * 4, &czb, 4);
+        }
     }
 }
 
@@ -129,6 +139,7 @@ typedef struct gen {
     int32_t lanes, kgrp;
     LLVMValueRef dot;       /* the intrinsic of this ISA */
     LLVMTypeRef dot_ty;
+    LLVMValueRef za;        /* lo->za_rt: za' splat over the lanes (i32 vector) */
 } gen;
 
 static LLVMValueRef ci32(gen *g, int64_t v) { return LLVMConstInt(g->i32, (uint64_t)v, 1); }
@@ -277,6 +288,10 @@ static LLVMValueRef requant(gen *g, LLVMValueRef acc, LLVMValueRef rs, LLVMValue
         LLVMValueRef zb = load_al(g, g->vi32, gep(g, blob, LLVMBuildAdd(b, c4, ci64(g, g->lo->off_zb), "")), al);
         v = LLVMBuildSub(b, v, LLVMBuildMul(b, zb, rs, ""), "");
     }
+    if (g->lo->za_rt) {
+        LLVMValueRef czb = load_al(g, g->vi32, gep(g, blob, LLVMBuildAdd(b, c4, ci64(g, g->lo->off_czb), "")), al);
+        v = LLVMBuildSub(b, v, LLVMBuildMul(b, g->za, czb, ""), "");
+    }
     if (mc->out_i32) return v;   /* MatMulInteger: the accumulator itself */
     LLVMValueRef mult = load_al(g, g->vf32, gep(g, blob, LLVMBuildAdd(b, c4, ci64(g, g->lo->off_mult), "")), al);
     LLVMValueRef f = LLVMBuildFMul(b, LLVMBuildSIToFP(b, v, g->vf32, ""), mult, "");
@@ -416,6 +431,7 @@ static void emit_micro(gen *g, int32_t rows) {
     LLVMValueRef y = LLVMGetParam(g->fn, 2), ysr = LLVMGetParam(g->fn, 3);
     LLVMValueRef blob = LLVMGetParam(g->fn, 4), nrows = LLVMGetParam(g->fn, 5);
     LLVMPositionBuilderAtEnd(b, block(g, "entry"));
+    if (lo->za_rt) g->za = broadcast(g, LLVMGetParam(g->fn, 6));
     LLVMValueRef arow[MAXR], yrow[MAXR];
     for (int32_t r = 0; r < rows; r++) {
         /* A missing row reads row 0: always valid memory, result unused. */
@@ -448,8 +464,8 @@ static void emit_micro(gen *g, int32_t rows) {
 
 LLVMTypeRef qc_i8_micro_type(qc_cpu_cg *cg) {
     LLVMTypeRef ptr = LLVMPointerTypeInContext(cg->ctx, 0), i64 = LLVMInt64TypeInContext(cg->ctx);
-    LLVMTypeRef params[6] = {ptr, i64, ptr, i64, ptr, i64};
-    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), params, 6, 0);
+    LLVMTypeRef params[7] = {ptr, i64, ptr, i64, ptr, i64, LLVMInt32TypeInContext(cg->ctx)};
+    return LLVMFunctionType(LLVMVoidTypeInContext(cg->ctx), params, 7, 0);
 }
 
 static bool isa_allowed(const qc_cpu_features *f, qc_i8_isa isa) {
@@ -515,4 +531,13 @@ LLVMValueRef qc_i8_load_arg(LLVMBuilderRef b, qc_cpu_cg *cg, LLVMValueRef kargs,
     if (field == 2) return v;   /* packed: the pointer itself */
     LLVMValueRef idx = LLVMConstInt(i64, (uint64_t)index, 0);
     return LLVMBuildLoad2(b, ptr, LLVMBuildGEP2(b, ptr, v, &idx, 1, ""), "");
+}
+
+LLVMValueRef qc_i8_runtime_za(LLVMBuilderRef b, qc_cpu_cg *cg, LLVMValueRef zp, bool zp_signed,
+                              bool a_signed) {
+    LLVMTypeRef i8 = LLVMInt8TypeInContext(cg->ctx), i32 = LLVMInt32TypeInContext(cg->ctx);
+    LLVMValueRef v = LLVMBuildLoad2(b, i8, zp, "za");
+    v = zp_signed ? LLVMBuildSExt(b, v, i32, "") : LLVMBuildZExt(b, v, i32, "");
+    if (a_signed) v = LLVMBuildAdd(b, v, LLVMConstInt(i32, 128, 0), "");
+    return v;
 }

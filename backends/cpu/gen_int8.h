@@ -18,7 +18,13 @@
  * where everything but sum A'B' and the rowsum term is a per-column
  * constant folded at compile time ("comp"); the rowsum term exists only
  * when some zb' != 0 (b usually is symmetric). MatMulInteger stores acc
- * (without bias) as int32 instead of requantizing. */
+ * (without bias) as int32 instead of requantizing.
+ *
+ * A runtime a zero point (MatMulInteger after DynamicQuantizeLinear: za is
+ * a scalar tensor computed by the graph) cannot be folded: then comp holds
+ * only bias, a second per-column section czb holds colsum(B') - K zb', and
+ * the epilogue subtracts za' * czb with the za' the kernel loads (same
+ * wrapping int32 arithmetic, so still bit-identical to the ref). */
 #ifndef QC_BACKENDS_CPU_GEN_INT8_H
 #define QC_BACKENDS_CPU_GEN_INT8_H
 
@@ -57,6 +63,7 @@ typedef struct qc_i8_gemm {
     int64_t k, n;
     bool a_signed;                  /* A is i8 (else u8) */
     int32_t a_zp;
+    bool a_zp_runtime;              /* a_zp is a runtime scalar (a_zp ignored) */
     float a_scale;
     const void *b;                  /* i8 or u8 */
     bool b_signed;
@@ -77,8 +84,9 @@ typedef struct qc_i8_gemm {
 typedef struct qc_i8_layout {
     qc_i8_tile tile;
     int64_t k, n, kg, npan;        /* k-groups, panels of `lanes` columns */
-    int64_t off_comp, off_mult, off_zb, size;
+    int64_t off_comp, off_mult, off_zb, off_czb, size;   /* off_czb: 0 unless za_rt */
     bool has_zb;                   /* some zb' != 0: the rowsum term is live */
+    bool za_rt;                    /* runtime a zero point: czb section, za' param */
 } qc_i8_layout;
 
 /* Fills *lo (sizes only). */
@@ -102,8 +110,9 @@ typedef struct qc_i8_micro_cfg {
 } qc_i8_micro_cfg;
 
 /* Defines the internal function `name` with the signature
- *   void (ptr a, i64 lda, ptr y, i64 y_sr, ptr blob, i64 rows)
- * computing rows (1..mr) rows of all N columns. A block of fewer than mr
+ *   void (ptr a, i64 lda, ptr y, i64 y_sr, ptr blob, i64 rows, i32 za')
+ * computing rows (1..mr) rows of all N columns. za' (the runtime a zero
+ * point, +128 for i8 a) is read only when lo->za_rt; pass 0 otherwise. A block of fewer than mr
  * rows (the M tail) computes all mr on clamped row pointers and stores only
  * its own: one function per GEMM keeps code size and compile time down. */
 qc_status qc_i8_define_micro(qc_cpu_cg *cg, const qc_i8_layout *lo, const qc_i8_micro_cfg *mc,
@@ -116,6 +125,10 @@ LLVMValueRef qc_i8_add_kernel(qc_cpu_cg *cg, const char *symbol);
 /* Loads ((void **)field_of_kargs)[index] where field 0 = in, 1 = out, 2 = packed. */
 LLVMValueRef qc_i8_load_arg(LLVMBuilderRef b, qc_cpu_cg *cg, LLVMValueRef kargs, int field,
                             int index);
+/* za' as the micro-kernel's i32 argument: the runtime zero point byte at zp
+ * (i8 when zp_signed, else u8) widened, + 128 when a is i8. */
+LLVMValueRef qc_i8_runtime_za(LLVMBuilderRef b, qc_cpu_cg *cg, LLVMValueRef zp, bool zp_signed,
+                              bool a_signed);
 
 /* ---- reading a node's constants (gen_qgemm.c) ---------------------------- */
 

@@ -216,9 +216,10 @@ static void emit_driver(qc_cpu_cg *cg, LLVMValueRef kern, LLVMValueRef micro, co
         p0, "");
     LLVMValueRef goff = LLVMBuildAdd(b, c64(i64, p->off_groups),
                                      LLVMBuildMul(b, gi, c64(i64, p->group_size), ""), "");
-    LLVMValueRef args[6] = {scratch, c64(i64, p->kdim), LLVMBuildGEP2(b, i8, y, &yoff, 1, ""),
-                            c64(i64, 1), LLVMBuildGEP2(b, i8, blob, &goff, 1, ""), rows};
-    LLVMBuildCall2(b, qc_i8_micro_type(cg), micro, args, 6, "");
+    LLVMValueRef args[7] = {scratch, c64(i64, p->kdim), LLVMBuildGEP2(b, i8, y, &yoff, 1, ""),
+                            c64(i64, 1), LLVMBuildGEP2(b, i8, blob, &goff, 1, ""), rows,
+                            LLVMConstInt(LLVMInt32TypeInContext(cg->ctx), 0, 0)};
+    LLVMBuildCall2(b, qc_i8_micro_type(cg), micro, args, 7, "");
     LLVMValueRef next = LLVMBuildAdd(b, u, c64(i64, 1), "");
     LLVMBasicBlockRef last = LLVMGetInsertBlock(b);
     LLVMAddIncoming(u, &begin, &entry, 1);

@@ -3,8 +3,12 @@
  * dim included) are the work units; each unit range runs the int8 core's
  * micro-kernels over blocks of mr rows and one tail block.
  *
+ * MatMulInteger's a_zero_point may also be a runtime u8/i8 scalar (the one
+ * DynamicQuantizeLinear computes): the kernel loads it and the epilogue
+ * applies it (gen_int8.h).
+ *
  * Unsupported (the ref kernel runs instead): non-constant b / scales / zero
- * points, batched b, per-row a params, non-8-bit outputs. */
+ * points (but that one), batched b, per-row a params, non-8-bit outputs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +69,7 @@ qc_status qc_i8_clamp_attrs(const qc_node *n, int32_t *amin, int32_t *amax) {
 /* kernel(kargs, begin, end): rows [begin, end) in blocks of mr; the last
  * block may be short (the micro-kernel takes its row count). */
 static void emit_driver(qc_cpu_cg *cg, LLVMValueRef kern, LLVMValueRef micro, int32_t mr,
-                        int64_t k, int64_t n, int64_t esize) {
+                        int64_t k, int64_t n, int64_t esize, int za_rt, bool a_signed) {
     LLVMContextRef c = cg->ctx;
     LLVMTypeRef i8 = LLVMInt8TypeInContext(c), i64 = LLVMInt64TypeInContext(c);
     LLVMBuilderRef b = LLVMCreateBuilderInContext(c);
@@ -77,6 +81,10 @@ static void emit_driver(qc_cpu_cg *cg, LLVMValueRef kern, LLVMValueRef micro, in
     LLVMValueRef end = LLVMGetParam(kern, 2);
     LLVMValueRef a = qc_i8_load_arg(b, cg, kargs, 0, 0), y = qc_i8_load_arg(b, cg, kargs, 1, 0);
     LLVMValueRef blob = qc_i8_load_arg(b, cg, kargs, 2, 0);
+    /* za_rt: 0 none, 1 u8 / 2 i8 runtime a zero point (MatMulInteger input 2) */
+    LLVMValueRef za = za_rt ? qc_i8_runtime_za(b, cg, qc_i8_load_arg(b, cg, kargs, 0, 2),
+                                               za_rt == 2, a_signed)
+                            : LLVMConstInt(LLVMInt32TypeInContext(c), 0, 0);
     LLVMValueRef K = LLVMConstInt(i64, (uint64_t)k, 0);
     LLVMValueRef N = LLVMConstInt(i64, (uint64_t)(n * esize), 0);   /* y row bytes */
     LLVMValueRef MR = LLVMConstInt(i64, (uint64_t)mr, 0);
@@ -87,9 +95,9 @@ static void emit_driver(qc_cpu_cg *cg, LLVMValueRef kern, LLVMValueRef micro, in
     LLVMValueRef left = LLVMBuildSub(b, end, row, "");
     LLVMValueRef rows = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, left, MR, ""), left, MR, "");
     LLVMValueRef ao = LLVMBuildMul(b, row, K, ""), yo = LLVMBuildMul(b, row, N, "");
-    LLVMValueRef args[6] = {LLVMBuildGEP2(b, i8, a, &ao, 1, ""), K,
-                            LLVMBuildGEP2(b, i8, y, &yo, 1, ""), N, blob, rows};
-    LLVMBuildCall2(b, qc_i8_micro_type(cg), micro, args, 6, "");
+    LLVMValueRef args[7] = {LLVMBuildGEP2(b, i8, a, &ao, 1, ""), K,
+                            LLVMBuildGEP2(b, i8, y, &yo, 1, ""), N, blob, rows, za};
+    LLVMBuildCall2(b, qc_i8_micro_type(cg), micro, args, 7, "");
     LLVMValueRef next = LLVMBuildAdd(b, row, rows, "");
     LLVMAddIncoming(row, &begin, &entry, 1);
     LLVMAddIncoming(row, &next, &body, 1);
@@ -151,7 +159,18 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
         if (!st) st = qc_i8_scale(g, nd, 6, "y_scale", 0, &sy, &c);
         if (!st) st = qc_i8_zero_point(g, nd, 7, "y_zero_point", 0, &zy, &c);
     }
-    if (!st) st = qc_i8_zero_point(g, nd, 2, "a_zero_point", 0, &za, &c);
+    /* MatMulInteger's a_zero_point may be a runtime scalar (DynamicQuantizeLinear's) */
+    int za_rt = 0;
+    if (mmi && nd->n_in > 2 && nd->in[2] >= 0 && !qc_i8_const_in(g, nd, 2)) {
+        const qc_type *zt = &g->values[nd->in[2]].type;
+        if ((zt->dtype != QC_U8 && zt->dtype != QC_I8) || qc_type_numel(zt) != 1)
+            st = qc_node_error(nd, QC_ERR_UNSUPPORTED,
+                               "a runtime a_zero_point must be a u8/i8 scalar");
+        else za_rt = zt->dtype == QC_I8 ? 2 : 1;
+        gm.a_zp_runtime = true;
+    } else if (!st) {
+        st = qc_i8_zero_point(g, nd, 2, "a_zero_point", 0, &za, &c);
+    }
     if (!st) st = qc_i8_zero_point(g, nd, izb, "b_zero_point", N, &zb, &gm.b_zp_count);
     if (!st) st = qc_i8_clamp_attrs(nd, &gm.act_min, &gm.act_max);
     if (!st && nd->op == QC_OP_QGEMM && nd->n_in > 8 && nd->in[8] >= 0) {
@@ -188,7 +207,8 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
         st = qc_status_wrap(st, "node '%s'", nd->name ? nd->name : "?");
         goto out;
     }
-    emit_driver(cg, qc_i8_add_kernel(cg, k->symbol), micro, lo.tile.mr, K, N, mmi ? 4 : 1);
+    emit_driver(cg, qc_i8_add_kernel(cg, k->symbol), micro, lo.tile.mr, K, N, mmi ? 4 : 1, za_rt,
+                gm.a_signed);
     k->packed = calloc(1, (size_t)lo.size);
     if (!k->packed) {
         st = qc_node_error(nd, QC_ERR_NOMEM, "out of memory packing b");
@@ -200,10 +220,10 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     k->units_b = ub;
     k->grain = 4 * lo.tile.mr;
     k->cost_ps = qc_cpu_cost_ps(qc_i8_row_cost_ps(&lo));
-    snprintf(k->variant, sizeof k->variant, "%s %s %dx%d%s", mmi ? "matmulint" : "qgemm",
+    snprintf(k->variant, sizeof k->variant, "%s %s %dx%d%s%s", mmi ? "matmulint" : "qgemm",
              qc_i8_isa_name(lo.tile.isa),
              (int)lo.tile.mr, (int)(lo.tile.nr * qc_i8_lanes(lo.tile.isa)),
-             lo.has_zb ? " rowsum" : "");
+             lo.has_zb ? " rowsum" : "", za_rt ? " za-rt" : "");
 out:
     free(za);
     free(zb);

@@ -33,6 +33,8 @@ static qc_cpu_gen_fn generator_for(qc_op op) {
     case QC_OP_THRESHOLDED_RELU:
         return qc_cpu_gen_elementwise;
     case QC_OP_QUANTIZE_LINEAR: case QC_OP_DEQUANTIZE_LINEAR: return qc_cpu_gen_quant;
+    /* the int8-dynamic scheme's glue (gen_dynq.c) */
+    case QC_OP_DYNAMIC_QUANTIZE_LINEAR: case QC_OP_CAST: return qc_cpu_gen_dynq;
     /* int8 (gen_qgemm.c, gen_qconv.c); configurations they do not handle
      * (ConvInteger today, per-row activation scales) fall back to ref. */
     case QC_OP_QGEMM: case QC_OP_QLINEAR_MATMUL: case QC_OP_MATMUL_INTEGER: return qc_cpu_gen_qgemm;
