@@ -32,10 +32,15 @@
  *   avxvnni (8 lanes, fma) 83, sse2 (4 lanes, no FMA: mul and add on two
  *   ports) 41.5. Peak, not measured: the float kernels reach less, so this
  *   errs towards keeping float (the safe side of "never slower").
- * int8-dynamic and 16x8 on cpu: no generated kernel (DynamicQuantizeLinear
- *   and MatMulInteger with a dynamic zero point, i16 activations run on the
- *   ref kernels inside the cpu device): 2.4 GOPS, docs/benchmarks.md (seed
- *   FNN int8-dynamic 30 ms for 73 MOPs); 16x8 assumed the same (ref).
+ * int8-dynamic on cpu, GEMM layers: DynamicQuantizeLinear and MatMulInteger
+ *   with a runtime zero point are generated (backends/cpu/gen_dynq.c): the
+ *   GEMM runs at the static rate (measured: seed FNN layer 1, 59 us for
+ *   51.2 MOPs on one core = 868 GOPS vs 67 us static); its i32 output is then
+ *   read twice more (Cast, rescale: 8 + 7.7 us for 128k elements), so the
+ *   dequantize side is charged 2 passes. Dynamic convolutions (ConvInteger
+ *   with a runtime zero point) and 16x8 (i16 activations) still run on the
+ *   ref kernels inside the cpu device: 2.4 GOPS (seed FNN int8-dynamic was
+ *   30 ms for 73 MOPs on ref kernels, docs/benchmarks.md).
  * Q/DQ elements per ns: avx512 9.7, measured (docs/benchmarks.md seed FNN
  *   per-node profile: QuantizeLinear of 1000x200 f32 in 10.3 us on 2
  *   threads); avx2 / avxvnni 4.85 (half the lanes); sse2 1.5 (a quarter of
@@ -63,7 +68,7 @@ static const isa_rates isas[QC_GUARD_ISA_COUNT] = {
     [QC_GUARD_CUDA] = {"cuda", QC_MIXED_CUDA, 0.0, 0.0, 0.0, 0.0, 2000.0},
     [QC_GUARD_VULKAN] = {"vulkan", QC_MIXED_VULKAN, 0.0, 0.0, 0.0, 0.0, 5000.0},
 };
-#define CPU_REF_GOPS 2.4   /* int8-dynamic / 16x8 on cpu: ref kernels (see above) */
+#define CPU_REF_GOPS 2.4   /* 16x8, dynamic conv on cpu: ref kernels (see above) */
 
 const char *qc_guard_isa_name(qc_guard_isa i) {
     return (unsigned)i < QC_GUARD_ISA_COUNT ? isas[i].name : "?";
@@ -162,7 +167,8 @@ static void estimate(const qc_graph *g, const qc_node *n, int64_t macs, int64_t 
     double fp_flops = r->fp_gflops > 0.0 ? r->fp_gflops : 2.0 / npm_fp;   /* per ns */
     double int_ops = 2.0 / npm_int;
     if (r->target == QC_MIXED_CPU)
-        int_ops = s != QC_QS_INT8 ? CPU_REF_GOPS : n->op == QC_OP_CONV ? r->conv_gops : r->gemm_gops;
+        int_ops = n->op == QC_OP_CONV ? (s == QC_QS_INT8 ? r->conv_gops : CPU_REF_GOPS)
+                  : s == QC_QS_INT8 || s == QC_QS_INT8_DYNAMIC ? r->gemm_gops : CPU_REF_GOPS;
     double qdq = r->qdq_per_ns > 0.0 ? r->qdq_per_ns : 1.0 / (5.0 * npb);
     const qc_type *yt = &g->values[n->out[0]].type;
     double w = (double)numel_b(&g->values[n->in[1]].type, 1);
@@ -172,7 +178,8 @@ static void estimate(const qc_graph *g, const qc_node *n, int64_t macs, int64_t 
     c->k_fp = fmax(m2 / fp_flops, 4.0 * w * npb);
     c->k_int = fmax(m2 / int_ops, w * npb);
     c->q_in = x * (s == QC_QS_INT8_DYNAMIC ? 2.0 : 1.0) / qdq + r->dispatch_ns;
-    c->dq_out = y / qdq + r->dispatch_ns;
+    /* Dynamic: the i32 accumulator is read by a Cast and by the rescale. */
+    c->dq_out = y * (s == QC_QS_INT8_DYNAMIC ? 2.0 : 1.0) / qdq + r->dispatch_ns;
 }
 
 static bool transparent(qc_op op) { return op == QC_OP_RELU; }

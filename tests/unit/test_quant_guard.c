@@ -85,7 +85,8 @@ static void test_decisions(const qc_graph *g) {
     CHECK(r.kept_float == 0);
     qc_guard_result_free(&r);
 
-    /* int8-dynamic on cpu runs on the ref kernels: kept float even on vnni */
+    /* int8-dynamic pays a two-pass quantize of its input and two passes over
+     * its i32 output: for this small layer, kept float even on vnni */
     CHECK_OK(qc_guard_decide(g, QC_QS_INT8_DYNAMIC, QC_GUARD_AVX512VNNI, 64, false, &r));
     CHECK(r.kept_float == 1);
     qc_guard_result_free(&r);
