@@ -8,6 +8,7 @@
 
 #include "backends/ref/ref.h"
 #include "ir/dtype.h"
+#include "ir/json_out.h"
 #include "passes/mixed.h"
 #include "passes/quant_build.h"
 #include "passes/quant_guard.h"
@@ -525,53 +526,39 @@ void qc_mixed_print(const qc_mixed_result *r, FILE *f) {
             r->met ? "met" : "NOT met", (int)r->evaluations, (long long)r->eval_rows);
 }
 
-static void json_num(FILE *f, double v) {
-    if (isfinite(v)) fprintf(f, "%.9g", v);
-    else fputs("null", f);
-}
 
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
 
 static void json_cand(FILE *f, const qc_mixed_cand *k) {
     fprintf(f, "{\"scheme\": \"%s\", \"bytes\": %lld, \"cost\": ",
             k->scheme == QC_QS_NONE ? "float" : qc_qscheme_name(k->scheme), (long long)k->bytes);
-    json_num(f, k->cost);
+    qc_json_num(f, k->cost);
     fputs(", \"rel_err\": ", f);
-    json_num(f, k->rel_err);
+    qc_json_num(f, k->rel_err);
     fputs(", \"drop_pp\": ", f);
-    json_num(f, k->drop_pp);
+    qc_json_num(f, k->drop_pp);
     fputc('}', f);
 }
 
 void qc_mixed_json(const qc_mixed_result *r, FILE *f) {
     fprintf(f, "{\"target\": \"%s\", \"metric\": \"%s\", \"budget\": ", qc_mixed_target_name(r->target),
             r->metric == QC_MIXED_ACC_DROP ? "top1_drop_pp" : "rel_err");
-    json_num(f, r->budget);
+    qc_json_num(f, r->budget);
     fputs(", \"achieved\": ", f);
-    json_num(f, r->achieved);
+    qc_json_num(f, r->achieved);
     fprintf(f, ", \"met\": %s, \"cost_float\": ", r->met ? "true" : "false");
-    json_num(f, r->cost_float);
+    qc_json_num(f, r->cost_float);
     fputs(", \"cost_cheapest\": ", f);
-    json_num(f, r->cost_cheapest);
+    qc_json_num(f, r->cost_cheapest);
     fputs(", \"cost_after\": ", f);
-    json_num(f, r->cost_after);
+    qc_json_num(f, r->cost_after);
     fputs(", \"accuracy_float\": ", f);
-    json_num(f, r->acc_float);
+    qc_json_num(f, r->acc_float);
     fprintf(f, ", \"eval_rows\": %lld, \"evaluations\": %d,\n    \"layers\": [",
             (long long)r->eval_rows, (int)r->evaluations);
     for (int32_t li = 0; li < r->n_layers; li++) {
         const qc_mixed_layer *l = &r->layers[li];
         fputs(li ? ",\n      {\"node\": " : "\n      {\"node\": ", f);
-        json_str(f, l->node);
+        qc_json_str(f, l->node);
         fprintf(f, ", \"op\": \"%s\", \"macs\": %lld, \"chosen\": ", qc_op_get_info(l->op)->name,
                 (long long)l->macs);
         json_cand(f, &l->cand[l->chosen]);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/json_out.h"
 #include "passes/quant_build.h"
 #include "passes/quant_guard.h"
 
@@ -358,16 +359,6 @@ void qc_guard_print(const qc_guard_result *r, FILE *f) {
     fprintf(f, "guard: %d of %d layers kept float\n", (int)r->kept_float, (int)r->n_layers);
 }
 
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
 
 void qc_guard_json(const qc_guard_result *r, FILE *f) {
     fprintf(f, "{\"scheme\": \"%s\", \"isa\": \"%s\", \"batch\": %lld, \"force\": %s, "
@@ -379,12 +370,12 @@ void qc_guard_json(const qc_guard_result *r, FILE *f) {
         char why[192];
         qc_guard_reason(r, l, why, sizeof why);
         fputs(i ? ",\n    {\"node\": " : "\n    {\"node\": ", f);
-        json_str(f, l->node);
+        qc_json_str(f, l->node);
         fprintf(f, ", \"op\": \"%s\", \"macs\": %lld, \"int_us\": %.6g, \"fp32_us\": %.6g, "
                    "\"quantized\": %s, \"forced\": %s, \"reason\": ",
                 qc_op_get_info(l->op)->name, (long long)l->macs, l->int_us, l->fp_us,
                 l->quantize ? "true" : "false", l->forced ? "true" : "false");
-        json_str(f, why);
+        qc_json_str(f, why);
         fputc('}', f);
     }
     fputs("]}", f);

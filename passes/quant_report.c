@@ -7,7 +7,7 @@
 
 #include "backends/ref/ref.h"
 #include "ir/dtype.h"
-#include "backends/ref/ref.h"
+#include "ir/json_out.h"
 #include "passes/quantize.h"
 
 /* Float pass: keep copies of the layer outputs. Quantized pass: compare. */
@@ -167,21 +167,7 @@ void qc_quant_report_print(const qc_quant_report *r, FILE *f) {
                 100.0 * (r->acc_after - r->acc_before));
 }
 
-static void json_num(FILE *f, double v) {
-    if (isfinite(v)) fprintf(f, "%.9g", v);
-    else fputs("null", f);
-}
 
-static void json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
 
 qc_status qc_quant_report_json(const qc_quant_report *r, FILE *f) {
     return qc_quant_report_json_ext(r, NULL, NULL, NULL, f);
@@ -195,41 +181,41 @@ qc_status qc_quant_report_json_ext(const qc_quant_report *r, const char *key,
         const qc_quant_layer *l = &r->layers[i];
         fputs(i ? ",\n    {" : "\n    {", f);
         fputs("\"node\": ", f);
-        json_str(f, l->node);
+        qc_json_str(f, l->node);
         fputs(", \"output\": ", f);
-        json_str(f, l->output);
+        qc_json_str(f, l->output);
         fprintf(f, ", \"op\": \"%s\", \"scheme\": \"%s\", \"scale_min\": ", qc_op_get_info(l->op)->name,
                 qc_qscheme_name(l->scheme));
         bool has = l->scale_min <= l->scale_max;
-        json_num(f, has ? l->scale_min : NAN);
+        qc_json_num(f, has ? l->scale_min : NAN);
         fputs(", \"scale_max\": ", f);
-        json_num(f, has ? l->scale_max : NAN);
+        qc_json_num(f, has ? l->scale_max : NAN);
         if (l->zero_min <= l->zero_max)
             fprintf(f, ", \"zero_min\": %d, \"zero_max\": %d", l->zero_min, l->zero_max);
         else
             fputs(", \"zero_min\": null, \"zero_max\": null", f);
         fputs(", \"sqnr_db\": ", f);
-        json_num(f, l->sqnr_db);
+        qc_json_num(f, l->sqnr_db);
         fputs(", \"rel_err\": ", f);
-        json_num(f, l->rel_err);
+        qc_json_num(f, l->rel_err);
         fputc('}', f);
     }
     fprintf(f, "\n  ],\n  \"bytes_before\": %lld,\n  \"bytes_after\": %lld,\n  \"size_ratio\": ",
             (long long)r->bytes_before, (long long)r->bytes_after);
-    json_num(f, r->bytes_after ? (double)r->bytes_before / (double)r->bytes_after : NAN);
+    qc_json_num(f, r->bytes_after ? (double)r->bytes_before / (double)r->bytes_after : NAN);
     fputs(",\n  \"output_rel_err\": ", f);
-    json_num(f, r->output_rel_err);
+    qc_json_num(f, r->output_rel_err);
     fprintf(f, ",\n  \"measured_rows\": %lld", (long long)r->measured_rows);
     fputs(",\n  \"accuracy_before\": ", f);
-    json_num(f, r->acc_before);
+    qc_json_num(f, r->acc_before);
     fputs(",\n  \"accuracy_after\": ", f);
-    json_num(f, r->acc_after);
+    qc_json_num(f, r->acc_after);
     fprintf(f, ",\n  \"val_samples\": %lld,\n  \"passthrough\": %s,\n  \"note\": ",
             (long long)r->val_samples, r->passthrough ? "true" : "false");
-    json_str(f, r->note);
+    qc_json_str(f, r->note);
     if (key && extra) {
         fputs(",\n  ", f);
-        json_str(f, key);
+        qc_json_str(f, key);
         fputs(": ", f);
         extra(user, f);
     }

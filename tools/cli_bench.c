@@ -24,6 +24,7 @@
 
 #include "ir/dtype.h"
 #include "ir/ir.h"
+#include "ir/json_out.h"
 #include "passes/calibrate.h"
 #include "passes/quantize.h"
 #include "qcomp/qcomp.h"
@@ -536,16 +537,6 @@ static void print_table(const bench_opts *o, const bench_result *r) {
     else printf("compile     - (a .qcm artifact is loaded, not compiled)\n");
 }
 
-static void json_string(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
 
 /* One JSON object; field names match the peers' JSON lines
  * (bench/peers/), so the driver reads both alike. Written to a temporary name and renamed into place. */
@@ -555,11 +546,11 @@ static qc_status write_json(const char *path, const bench_opts *o, const bench_r
     FILE *f = fopen(tmp, "w");
     if (!f) return qc_error(QC_ERR_IO, "--json %s: cannot create: %s", path, strerror(errno));
     fputs("{\"tool\": \"qcomp\", \"model\": ", f);
-    json_string(f, o->model);
+    qc_json_str(f, o->model);
     fputs(", \"backend\": ", f);
-    json_string(f, r->device);
+    qc_json_str(f, r->device);
     fputs(", \"scheme\": ", f);
-    json_string(f, o->scheme_name);
+    qc_json_str(f, o->scheme_name);
     fprintf(f,
             ", \"calibrated_on_input\": %s, \"compiled\": %s, \"batch\": %lld, \"runs\": %ld, \"warmup\": %ld, "
             "\"threads\": %d, \"load_ms\": %.4f, \"quantize_ms\": %.4f, \"compile_ms\": %.4f, "
