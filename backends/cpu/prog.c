@@ -5,56 +5,8 @@
 #include "backends/cpu/prog.h"
 #include "ir/dtype.h"
 
-static bool parse_step(const char **pp, int32_t n_inputs, qc_cpu_step *s) {
-    const char *c = *pp;
-    memset(s, 0, sizeof *s);
-    char op[32];
-    size_t len = strcspn(c, "(");
-    if (!c[len] || len == 0 || len >= sizeof op) return false;
-    memcpy(op, c, len);
-    op[len] = 0;
-    s->op = qc_op_from_name(op);
-    if (s->op == QC_OP_INVALID) return false;
-    c += len + 1;
-    while (*c && *c != ')') {
-        if (*c == '$' || *c == '%') {
-            if (s->n_in >= QC_CPU_STEP_ARGS) return false;
-            if (*c == '$') {
-                s->in[s->n_in++] = -1;
-                c++;
-            } else {
-                char *end;
-                long k = strtol(c + 1, &end, 10);
-                if (end == c + 1 || k < 0 || k >= n_inputs) return false;
-                s->in[s->n_in++] = (int32_t)k;
-                c = end;
-            }
-        } else {
-            size_t nl = strcspn(c, "=),");
-            if (c[nl] != '=' || nl == 0 || nl >= sizeof s->attr_name[0] ||
-                s->n_attr >= QC_CPU_STEP_ARGS)
-                return false;
-            memcpy(s->attr_name[s->n_attr], c, nl);
-            char *end;
-            s->attr_val[s->n_attr] = strtof(c + nl + 1, &end);
-            if (end == c + nl + 1) return false;
-            s->n_attr++;
-            c = end;
-        }
-        if (*c == ',') c++;
-        else if (*c != ')') return false;
-    }
-    if (*c != ')') return false;
-    c++;
-    if (*c == ';') c++;
-    *pp = c;
-    return true;
-}
-
 static float attr(const qc_cpu_step *s, const char *name, float def) {
-    for (int32_t k = 0; k < s->n_attr; k++)
-        if (!strcmp(s->attr_name[k], name)) return s->attr_val[k];
-    return def;
+    return qc_prog_step_attr(s, name, def);
 }
 
 /* Which ops the vector code handles, and their arities. */
@@ -79,7 +31,7 @@ qc_status qc_cpu_prog_parse(const char *text, int32_t n_inputs, qc_cpu_prog *p) 
             return qc_error(QC_ERR_UNSUPPORTED, "program longer than %d steps", QC_CPU_PROG_MAX);
         qc_cpu_step *s = &p->s[p->n];
         const char *at = c;
-        if (!parse_step(&c, n_inputs, s))
+        if (!qc_prog_parse_step(&c, n_inputs, s))
             return qc_error(QC_ERR_INVALID, "bad program step at '%.40s'", at);
         if (!supported(s)) {
             const qc_op_info *info = qc_op_get_info(s->op);

@@ -10,18 +10,13 @@
 #define QC_BACKENDS_CPU_PROG_H
 
 #include "backends/cpu/ir_util.h"
+#include "ops/prog.h"
 
 #define QC_CPU_PROG_MAX 16
 #define QC_CPU_STEP_ARGS 4
 
-typedef struct qc_cpu_step {
-    qc_op op;
-    int32_t n_in;
-    int32_t in[QC_CPU_STEP_ARGS];    /* -1: the running value, else a node input */
-    int32_t n_attr;
-    char attr_name[QC_CPU_STEP_ARGS][24];
-    float attr_val[QC_CPU_STEP_ARGS];
-} qc_cpu_step;
+/* One step (ops/prog.h: parsed once for every backend). */
+typedef qc_prog_step qc_cpu_step;
 
 typedef struct qc_cpu_prog {
     int32_t n;

@@ -1,8 +1,6 @@
 /* fused_prog.c — ref kernels of qc.Elementwise and qc.Fused{Conv,Gemm,MatMul}:
- * the base op (if any), then the node's `program` (docs/ir.md):
- *
- *   program := step {';' step}       step := OpName '(' arg {',' arg} ')'
- *   arg := '$' (the running value) | '%' k (node input k) | name '=' number
+ * the base op (if any), then the node's `program` (docs/ir.md; parsed by
+ * ops/prog.c, shared with the cpu generators).
  *
  * Each step runs the very kernel of the unfused op on whole tensors, so the
  * fused result is bit-identical to the unfused graph by construction (the
@@ -14,58 +12,9 @@
 
 #include "backends/ref/kernels.h"
 #include "ir/dtype.h"
+#include "ops/prog.h"
 
-#define MAX_ARGS 8
-
-/* One parsed step. */
-typedef struct step {
-    char op[32];
-    int32_t n_in;
-    int32_t in[MAX_ARGS];         /* -1: running value, else node input index */
-    int32_t n_attr;
-    char attr_name[MAX_ARGS][24];
-    float attr_val[MAX_ARGS];
-} step;
-
-/* Parses the step at *p, advancing past it (and a trailing ';'). */
-static bool parse_step(const char **p, int32_t n_inputs, step *s) {
-    const char *c = *p;
-    memset(s, 0, sizeof *s);
-    size_t len = strcspn(c, "(");
-    if (!c[len] || len == 0 || len >= sizeof s->op) return false;
-    memcpy(s->op, c, len);
-    c += len + 1;
-    while (*c && *c != ')') {
-        if (*c == '$') {
-            if (s->n_in >= MAX_ARGS) return false;
-            s->in[s->n_in++] = -1;
-            c++;
-        } else if (*c == '%') {
-            char *end;
-            long k = strtol(c + 1, &end, 10);
-            if (end == c + 1 || k < 0 || k >= n_inputs || s->n_in >= MAX_ARGS) return false;
-            s->in[s->n_in++] = (int32_t)k;
-            c = end;
-        } else {
-            size_t nl = strcspn(c, "=),");
-            if (c[nl] != '=' || nl == 0 || nl >= sizeof s->attr_name[0] || s->n_attr >= MAX_ARGS)
-                return false;
-            memcpy(s->attr_name[s->n_attr], c, nl);
-            char *end;
-            s->attr_val[s->n_attr] = strtof(c + nl + 1, &end);
-            if (end == c + nl + 1) return false;
-            s->n_attr++;
-            c = end;
-        }
-        if (*c == ',') c++;
-        else if (*c != ')') return false;
-    }
-    if (*c != ')') return false;
-    c++;
-    if (*c == ';') c++;
-    *p = c;
-    return true;
-}
+#define MAX_ARGS QC_PROG_MAX_ARGS
 
 /* Runs the program on `cur` (owned when cur_owned), writing a->out[0]. */
 static qc_status run_program(const qc_ref_args *a, qc_tensor cur, bool cur_owned) {
@@ -81,8 +30,8 @@ static qc_status run_program(const qc_ref_args *a, qc_tensor cur, bool cur_owned
         return NULL;
     }
     while (*p && !st) {
-        step s;
-        if (!parse_step(&p, a->n_in, &s)) {
+        qc_prog_step s;
+        if (!qc_prog_parse_step(&p, a->n_in, &s)) {
             st = qc_node_error(a->node, QC_ERR_INVALID, "bad program '%s'", prog);
             break;
         }
@@ -95,10 +44,10 @@ static qc_status run_program(const qc_ref_args *a, qc_tensor cur, bool cur_owned
             ids[k] = k;
             in[k] = s.in[k] < 0 ? cur : a->in[s.in[k]];
         }
-        qc_node view = {.op = qc_op_from_name(s.op), .name = a->node->name, .n_in = s.n_in,
+        qc_node view = {.op = s.op, .name = a->node->name, .n_in = s.n_in,
                         .n_out = 1, .n_attr = s.n_attr, .in = ids, .out = &out_id, .attr = attrs};
         if (view.op == QC_OP_INVALID) {
-            st = qc_node_error(a->node, QC_ERR_INVALID, "program step '%s': unknown op", s.op);
+            st = qc_node_error(a->node, QC_ERR_INVALID, "program step '%s': unknown op", s.op_name);
             break;
         }
         bool last = *p == 0;
