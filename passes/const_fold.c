@@ -22,7 +22,10 @@
  *  - DequantizeLinear: folding it would turn a pre-quantized integer weight
  *    back into f32 and hide the Q/DQ pattern qdq_fold turns into integer ops
  *    (ONNX Runtime's folder skips it too when QDQ optimizations follow). QuantizeLinear of a
- *    constant f32 weight *is* folded: that yields the integer weight;
+ *    constant f32 weight *is* folded: that yields the integer weight. The
+ *    variant const_fold_dq runs after qdq_fold and folds the DequantizeLinear
+ *    of constants that qdq_fold left (a layer whose activations stayed float):
+ *    dequantizing the same weight on every run is pure waste;
  *  - a node whose evaluation fails: it reports the same error at run time;
  *  - a node whose types need run-time data (a Reshape fed a batch-dependent
  *    shape the folder could not rewrite, ...): it keeps its declared types,
@@ -102,8 +105,9 @@ static qc_status refresh_types(qc_fold *f, int32_t ni, bool *ok) {
 
 /* ---- step 2: all-constant nodes ------------------------------------------------------ */
 
-static bool worth_folding(const qc_graph *g, const qc_node *n) {
-    if (n->op == QC_OP_DEQUANTIZE_LINEAR) return false;   /* see the top of the file */
+static bool worth_folding(const qc_fold *f, const qc_node *n) {
+    const qc_graph *g = f->g;
+    if (n->op == QC_OP_DEQUANTIZE_LINEAR && !f->fold_dequantize) return false;   /* see the top */
     for (int32_t k = 0; k < n->n_out; k++) {
         const qc_type *t = &g->values[n->out[k]].type;
         int64_t numel = qc_type_numel(t);
@@ -116,7 +120,7 @@ static bool worth_folding(const qc_graph *g, const qc_node *n) {
 static qc_status fold_constant(qc_fold *f, int32_t ni) {
     const qc_graph *g = f->g;
     const qc_node *n = &g->nodes[ni];
-    if (!worth_folding(g, n)) return NULL;
+    if (!worth_folding(f, n)) return NULL;
     qc_tensor in[FOLD_MAX_IO], out[FOLD_MAX_IO];
     for (int32_t k = 0; k < n->n_in; k++) {
         memset(&in[k], 0, sizeof in[k]);
@@ -215,10 +219,11 @@ static qc_status remove_dead(qc_fold *f) {
     return st;
 }
 
-qc_status qc_pass_const_fold(qc_graph *g) {
+static qc_status const_fold(qc_graph *g, bool fold_dequantize) {
     /* Room for one new constant per node (the Reshape rewrite adds them). */
     int32_t cap = g->n_values + g->n_nodes + 1;
     qc_fold f = {.g = g,
+                 .fold_dequantize = fold_dequantize,
                  .cap_values = cap,
                  .marked = calloc((size_t)cap, sizeof(qc_tensor)),
                  .folded = calloc((size_t)g->n_nodes + 1, 1),
@@ -246,3 +251,7 @@ qc_status qc_pass_const_fold(qc_graph *g) {
     if (!st && !f.deferred) st = qc_graph_infer(g);
     return st;
 }
+
+qc_status qc_pass_const_fold(qc_graph *g) { return const_fold(g, false); }
+
+qc_status qc_pass_const_fold_dq(qc_graph *g) { return const_fold(g, true); }

@@ -30,6 +30,7 @@ typedef struct qc_fold {
     uint8_t *chain;       /* per node: kept for a marked result; goes if unused at the end */
     uint8_t *touched;     /* per value: lost a reader to the folder (may become dead) */
     bool deferred;        /* some node's types need run-time data (left as they were) */
+    bool fold_dequantize; /* const_fold_dq: DequantizeLinear of constants too */
 } qc_fold;
 
 /* Turns value `id` into a constant holding t's data (ownership moves to the

@@ -9,6 +9,8 @@ static const qc_pass qc_passes[] = {
     {"verify", "check structure and types (no change)", pass_verify},
     {"const_fold", "evaluate nodes whose inputs are all constant (incl. shape subgraphs)",
      qc_pass_const_fold},
+    {"const_fold_dq", "const_fold, also DequantizeLinear of constants (after qdq_fold: float layers' weights)",
+     qc_pass_const_fold_dq},
     {"dce", "remove nodes and values that no graph output depends on", qc_pass_dce},
     {"qdq_fold", "fold DequantizeLinear->op->QuantizeLinear chains and QLinear* into integer ops",
      qc_pass_qdq_fold},

@@ -23,6 +23,9 @@ qc_status qc_pass_run_pipeline(qc_graph *g, const char *pipeline);
 
 /* Constant folding (passes/const_fold.c). */
 qc_status qc_pass_const_fold(qc_graph *g);
+/* const_fold that also folds DequantizeLinear of constants: run after
+ * qdq_fold, for the weights of layers that stayed float. */
+qc_status qc_pass_const_fold_dq(qc_graph *g);
 
 /* Dead-code elimination (passes/dce.c). */
 qc_status qc_pass_dce(qc_graph *g);

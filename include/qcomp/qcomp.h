@@ -33,7 +33,7 @@ qc_status qc_ref_run(const qc_graph *g, const qc_tensor *inputs, int32_t n_input
  * them on the graph first (as `qcomp compile` does) to get the same image. */
 
 /* Runs the default optimization pipeline on g in place (const_fold, dce,
- * qdq_fold, fuse, dce: those present in this build) and verifies the result;
+ * qdq_fold, const_fold_dq, fuse, dce) and verifies the result;
  * the same passes `qcomp compile` runs before writing. */
 qc_status qc_compile_optimize(qc_graph *g);
 /* What to generate. Zero-initialize (or qc_compile_options_init) and set
