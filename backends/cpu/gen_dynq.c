@@ -21,22 +21,6 @@
 #include "backends/cpu/ir_util.h"
 #include "ir/dtype.h"
 
-static qc_status numel_lin(const qc_type *t, int64_t *a, int64_t *b) {
-    int64_t p = 1;
-    bool sym = false;
-    for (int32_t k = 0; k < t->rank; k++) {
-        if (t->dims[k] == QC_DIM_SYM) {
-            if (sym) return qc_error(QC_ERR_UNSUPPORTED, "two symbolic dims");
-            sym = true;
-        } else {
-            p *= t->dims[k];
-        }
-    }
-    *a = sym ? 0 : p;
-    *b = sym ? p : 0;
-    return NULL;
-}
-
 static LLVMTypeRef vty(LLVMTypeRef el, int32_t w) {
     return w == 1 ? el : LLVMVectorType(el, (unsigned)w);
 }
@@ -163,7 +147,7 @@ static qc_status gen_dql(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, qc_
     if (!(cg->feat.sse41 || cg->feat.avx2 || cg->feat.avx512f))
         return qc_error(QC_ERR_UNSUPPORTED, "rint needs sse4.1 (no libm calls in kernels)");
     int64_t na = 0, nb = 0;
-    qc_status st = numel_lin(tx, &na, &nb);
+    qc_status st = qc_cpu_numel_lin(tx, &na, &nb);
     if (st) return st;
     qc_cpu_fn f;
     qc_cpu_fn_begin(cg, k->symbol, &f);
@@ -270,7 +254,7 @@ static qc_status gen_cast(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, qc
     default: return qc_error(QC_ERR_UNSUPPORTED, "only i32/i16/i8/u8 -> f32");
     }
     int64_t na = 0, nb = 0;
-    qc_status st = numel_lin(ty, &na, &nb);
+    qc_status st = qc_cpu_numel_lin(ty, &na, &nb);
     if (st) return st;
     qc_cpu_fn_begin(cg, k->symbol, &f);
     c.el = LLVMIntTypeInContext(cg->ctx, (unsigned)ebits);

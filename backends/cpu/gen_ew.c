@@ -49,22 +49,6 @@ static LLVMValueRef ew_operand(void *ctx, int32_t k, int32_t w) {
     }
 }
 
-static qc_status numel_lin(const qc_type *t, int64_t *a, int64_t *b) {
-    int64_t p = 1;
-    bool sym = false;
-    for (int32_t k = 0; k < t->rank; k++) {
-        if (t->dims[k] == QC_DIM_SYM) {
-            if (sym) return qc_error(QC_ERR_UNSUPPORTED, "two symbolic dims");
-            sym = true;
-        } else {
-            p *= t->dims[k];
-        }
-    }
-    *a = sym ? 0 : p;
-    *b = sym ? p : 0;
-    return NULL;
-}
-
 /* Turns node n into a program over its inputs. */
 static qc_status node_program(const qc_graph *g, const qc_node *n, char *buf, size_t len,
                               int32_t *x) {
@@ -121,7 +105,7 @@ static qc_status analyze(const qc_graph *g, const qc_node *n, ew *e) {
             return qc_error(QC_ERR_UNSUPPORTED, "operand %d broadcast", (int)k);
         if (e->bc[k] == QC_CPU_BC_ROW) e->rows = true;
     }
-    if ((st = numel_lin(ty, &e->numel_a, &e->numel_b))) return st;
+    if ((st = qc_cpu_numel_lin(ty, &e->numel_a, &e->numel_b))) return st;
     if (e->rows) {
         e->cols = ty->dims[ty->rank - 1];
         if (e->cols < 1) return qc_error(QC_ERR_UNSUPPORTED, "empty rows");
@@ -283,7 +267,7 @@ qc_status qc_cpu_gen_quant(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
     if (quantize && !(cg->feat.sse41 || cg->feat.avx2 || cg->feat.avx512f))
         return qc_error(QC_ERR_UNSUPPORTED, "rint needs sse4.1 (no libm calls in kernels)");
     int64_t na = 0, nb = 0;
-    qc_status st = numel_lin(tx, &na, &nb);
+    qc_status st = qc_cpu_numel_lin(tx, &na, &nb);
     if (st) return st;
     qc_cpu_fn f;
     qc_cpu_fn_begin(cg, k->symbol, &f);

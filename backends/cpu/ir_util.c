@@ -273,3 +273,19 @@ LLVMValueRef qc_cpu_tanh(qc_cpu_fn *f, int32_t w, LLVMValueRef x) {
     return LLVMBuildSelect(b, nan, x, y, "");
 #undef C
 }
+
+qc_status qc_cpu_numel_lin(const qc_type *t, int64_t *a, int64_t *b) {
+    int64_t p = 1;
+    bool sym = false;
+    for (int32_t k = 0; k < t->rank; k++) {
+        if (t->dims[k] == QC_DIM_SYM) {
+            if (sym) return qc_error(QC_ERR_UNSUPPORTED, "two symbolic dims");
+            sym = true;
+        } else {
+            p *= t->dims[k];
+        }
+    }
+    *a = sym ? 0 : p;
+    *b = sym ? p : 0;
+    return NULL;
+}

@@ -76,4 +76,8 @@ LLVMValueRef qc_cpu_exp(qc_cpu_fn *f, int32_t w, LLVMValueRef x);
 LLVMValueRef qc_cpu_tanh(qc_cpu_fn *f, int32_t w, LLVMValueRef x);
 LLVMValueRef qc_cpu_sigmoid(qc_cpu_fn *f, int32_t w, LLVMValueRef x);
 
+/* t's element count as a + b * batch (one symbolic dim at most; two are
+ * QC_ERR_UNSUPPORTED, so the node falls back). */
+qc_status qc_cpu_numel_lin(const qc_type *t, int64_t *a, int64_t *b);
+
 #endif
