@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "backends/cpu/hal_ktable.h"
+#include "cpu_run.h"
 #include "backends/ref/ref.h"
 #include "frontend/onnx/onnx.h"
 #include "ir/dtype.h"
@@ -86,47 +87,6 @@ static double rel_l2(const qc_tensor *a, const qc_tensor *b) {
     return den > 0 ? sqrt(num / den) : sqrt(num);
 }
 
-static int32_t generated_nodes(const void *img, size_t len) {
-    qc_model_data *m = NULL;
-    qc_cpu_ktable t = {0};
-    int32_t n = -1;
-    if (!qc_model_data_parse(img, len, true, "case", &m) && !qc_cpu_ktable_parse(m, &t))
-        n = t.n_generated;
-    qc_cpu_ktable_free(&t);
-    qc_model_data_free(m);
-    return n;
-}
-
-/* Runs g (already optimized) on cpu through JIT or AOT. */
-static qc_status run_cpu(const qc_graph *g, bool aot, const qc_tensor *in, qc_tensor *out,
-                         int32_t *generated) {
-    qc_runtime_options ro;
-    qc_runtime_options_init(&ro);
-    ro.backend = "cpu";
-    ro.threads = 2;
-    qc_compile_options co;
-    qc_compile_options_init(&co);
-    co.targets = "cpu";
-    qc_runtime *rt = NULL;
-    qc_model *m = NULL;
-    qc_session *s = NULL;
-    void *img = NULL;
-    size_t len = 0;
-    qc_status st = qc_runtime_create(&ro, &rt);
-    if (!st) st = qc_compile_to_memory_opts(g, &co, &img, &len);
-    if (!st) *generated = generated_nodes(img, len);
-    if (!st && aot) st = qc_model_load_memory(rt, img, len, QC_LOAD_COPY, &m);
-    if (!st && !aot) st = qc_compile_jit_opts(rt, g, &co, &m);
-    free(img);
-    if (!st) st = qc_session_create(m, NULL, &s);
-    for (int32_t i = 0; i < g->n_outputs; i++) memset(&out[i], 0, sizeof out[i]);
-    if (!st) st = qc_session_run(s, in, g->n_inputs, out, g->n_outputs);
-    qc_session_destroy(s);
-    qc_model_release(m);
-    qc_runtime_destroy(rt);
-    return st;
-}
-
 /* ref on the graph as built, then the compile pipeline, then cpu both ways. */
 static void check_case(const char *what, qc_graph *g, int64_t batch, bool exact) {
     qc_tensor in[4] = {0}, want[1] = {0}, got[1] = {0};
@@ -135,7 +95,7 @@ static void check_case(const char *what, qc_graph *g, int64_t batch, bool exact)
     CHECK_OK(qc_compile_optimize(g));
     for (int aot = 0; aot < 2; aot++) {
         int32_t gen = -1;
-        qc_status st = run_cpu(g, aot, in, got, &gen);
+        qc_status st = qc_test_run_cpu(g, NULL, aot, in, got, &gen);
         EXPECT(!st, "%s (%s): %s", what, aot ? "aot" : "jit", st ? qc_status_message(st) : "");
         qc_status_free(st);
         EXPECT(gen == g->n_nodes, "%s: %d of %d nodes generated", what, (int)gen, (int)g->n_nodes);
@@ -316,7 +276,7 @@ static void case_seed_fnn(void) {
     for (int aot = 0; aot < 2 && want.data; aot++) {
         qc_tensor got = {0};
         int32_t gen = -1;
-        qc_status st = run_cpu(g, aot, &x, &got, &gen);
+        qc_status st = qc_test_run_cpu(g, NULL, aot, &x, &got, &gen);
         EXPECT(!st, "seed_fnn (%s): %s", aot ? "aot" : "jit", st ? qc_status_message(st) : "");
         qc_status_free(st);
         EXPECT(gen == g->n_nodes, "seed_fnn: %d of %d nodes generated", (int)gen, (int)g->n_nodes);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "backends/cpu/hal_ktable.h"
+#include "cpu_run.h"
 #include "backends/ref/ref.h"
 #include "frontend/onnx/onnx.h"
 #include "ir/dtype.h"
@@ -49,47 +50,6 @@ static int32_t add_value(qc_graph *g, const char *name, qc_type t) {
     return id;
 }
 
-static int32_t generated_nodes(const void *img, size_t len) {
-    qc_model_data *m = NULL;
-    qc_cpu_ktable t = {0};
-    int32_t n = -1;
-    if (!qc_model_data_parse(img, len, true, "case", &m) && !qc_cpu_ktable_parse(m, &t))
-        n = t.n_generated;
-    qc_cpu_ktable_free(&t);
-    qc_model_data_free(m);
-    return n;
-}
-
-static qc_status run_cpu(const qc_graph *g, bool aot, const qc_tensor *in, qc_tensor *out,
-                         int32_t *generated) {
-    qc_runtime_options ro;
-    qc_runtime_options_init(&ro);
-    ro.backend = "cpu";
-    ro.threads = 2;
-    qc_compile_options co;
-    qc_compile_options_init(&co);
-    co.targets = "cpu";
-    co.cpu = g_cpu;
-    qc_runtime *rt = NULL;
-    qc_model *m = NULL;
-    qc_session *s = NULL;
-    void *img = NULL;
-    size_t len = 0;
-    qc_status st = qc_runtime_create(&ro, &rt);
-    if (!st) st = qc_compile_to_memory_opts(g, &co, &img, &len);
-    if (!st) *generated = generated_nodes(img, len);
-    if (!st && aot) st = qc_model_load_memory(rt, img, len, QC_LOAD_COPY, &m);
-    if (!st && !aot) st = qc_compile_jit_opts(rt, g, &co, &m);
-    free(img);
-    if (!st) st = qc_session_create(m, NULL, &s);
-    for (int32_t i = 0; i < g->n_outputs; i++) memset(&out[i], 0, sizeof out[i]);
-    if (!st) st = qc_session_run(s, in, g->n_inputs, out, g->n_outputs);
-    qc_session_destroy(s);
-    qc_model_release(m);
-    qc_runtime_destroy(rt);
-    return st;
-}
-
 /* f32 data for DynamicQuantizeLinear: mostly uniform in [-amp, amp], with
  * a mode that makes the range one-sided, all zero, or sprinkles NaN / -0 /
  * inf (the ref leaves NaN out of the range; ONNX leaves it undefined). */
@@ -121,7 +81,7 @@ static void check_exact(const char *what, qc_graph *g, qc_tensor *in) {
     CHECK_OK(qc_compile_optimize(g));
     for (int aot = g_cpu ? 1 : 0; aot < 2; aot++) {
         int32_t gen = -1;
-        qc_status st = run_cpu(g, aot, in, got, &gen);
+        qc_status st = qc_test_run_cpu(g, g_cpu, aot, in, got, &gen);
         EXPECT(!st, "%s (%s): %s", what, aot ? "aot" : "jit", st ? qc_status_message(st) : "");
         qc_status_free(st);
         EXPECT(gen == g->n_nodes, "%s: %d of %d nodes generated", what, (int)gen, (int)g->n_nodes);
@@ -307,7 +267,7 @@ static void case_seed_fnn(void) {
     for (int aot = 0; aot < 2 && want.data; aot++) {
         qc_tensor got = {0};
         int32_t gen = -1;
-        qc_status st = run_cpu(g, aot, &x, &got, &gen);
+        qc_status st = qc_test_run_cpu(g, g_cpu, aot, &x, &got, &gen);
         EXPECT(!st, "seed_fnn int8-dynamic (%s): %s", aot ? "aot" : "jit",
                st ? qc_status_message(st) : "");
         qc_status_free(st);
