@@ -23,9 +23,46 @@ static qc_status check_clamp(const qc_infer_ctx *ctx) {
     return NULL;
 }
 
-static qc_status infer_qgemm(qc_infer_ctx *ctx) {
-    qc_status st = infer_as(ctx, QC_OP_QLINEAR_MATMUL, 8);
+/* The float-output form (y_scale and y_zero_point absent): MatMulInteger's
+ * rule on (a, b, a_zp, b_zp) gives the shape, the output is f32, and the
+ * scales are f32 per tensor (a) and per tensor or per column (b). */
+static qc_status infer_qgemm_float(qc_infer_ctx *ctx) {
+    static const int32_t map[4] = {0, 3, 2, 5};
+    qc_type in[4];
+    const void *data[4];
+    for (int32_t k = 0; k < 4; k++) {
+        in[k] = ctx->in[map[k]];
+        data[k] = ctx->in_data ? ctx->in_data[map[k]] : NULL;
+    }
+    qc_node view = *ctx->node;
+    view.op = QC_OP_MATMUL_INTEGER;
+    view.n_in = 4;
+    qc_infer_ctx sub = *ctx;
+    sub.node = &view;
+    sub.n_in = 4;
+    sub.in = in;
+    sub.in_data = data;
+    qc_status st = qc_infer_node(&sub);
     if (st) return st;
+    qc_type *y = &ctx->out[0];
+    y->dtype = QC_F32;
+    int64_t n = y->rank ? y->dims[y->rank - 1] : 1;
+    const qc_type *sa = &ctx->in[1], *sb = &ctx->in[4];
+    if (!qc_infer_has_input(ctx, 1) || sa->dtype != QC_F32 || qc_type_numel(sa) != 1)
+        return qc_node_error(ctx->node, QC_ERR_INVALID, "a_scale must be an f32 scalar");
+    if (!qc_infer_has_input(ctx, 4) || sb->dtype != QC_F32 ||
+        (qc_type_numel(sb) != 1 && qc_type_numel(sb) != n))
+        return qc_node_error(ctx->node, QC_ERR_INVALID,
+                             "b_scale must be f32 with 1 or %lld entries", (long long)n);
+    return NULL;
+}
+
+static qc_status infer_qgemm(qc_infer_ctx *ctx) {
+    bool float_out = !qc_infer_has_input(ctx, 6) && !qc_infer_has_input(ctx, 7);
+    qc_status st = float_out ? infer_qgemm_float(ctx) : infer_as(ctx, QC_OP_QLINEAR_MATMUL, 8);
+    if (st) return st;
+    if (float_out && (qc_node_attr(ctx->node, "act_min") || qc_node_attr(ctx->node, "act_max")))
+        return qc_node_error(ctx->node, QC_ERR_INVALID, "act_min/act_max need a quantized output");
     if (qc_infer_has_input(ctx, 8)) {
         const qc_type *b = &ctx->in[8];
         const qc_type *y = &ctx->out[0];

@@ -295,6 +295,7 @@ static LLVMValueRef requant(gen *g, LLVMValueRef acc, LLVMValueRef rs, LLVMValue
     if (mc->out_i32) return v;   /* MatMulInteger: the accumulator itself */
     LLVMValueRef mult = load_al(g, g->vf32, gep(g, blob, LLVMBuildAdd(b, c4, ci64(g, g->lo->off_mult), "")), al);
     LLVMValueRef f = LLVMBuildFMul(b, LLVMBuildSIToFP(b, v, g->vf32, ""), mult, "");
+    if (mc->out_f32) return f;
     f = round_even(g, f);
     LLVMValueRef zero = LLVMConstNull(g->vf32);
     f = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNO, f, f, ""), zero, f, "");
@@ -317,7 +318,7 @@ static LLVMValueRef requant(gen *g, LLVMValueRef acc, LLVMValueRef rs, LLVMValue
 
 static void store_out(gen *g, LLVMValueRef q, LLVMValueRef yrow, LLVMValueRef col, int32_t valid) {
     LLVMBuilderRef b = g->b;
-    int64_t es = g->mc->out_i32 ? 4 : 1;   /* output element bytes */
+    int64_t es = g->mc->out_i32 || g->mc->out_f32 ? 4 : 1;   /* output element bytes */
     if (g->mc->y_sn == 1 && valid == g->lanes) {
         LLVMValueRef st = LLVMBuildStore(b, q, gep(g, yrow, LLVMBuildMul(b, col, ci64(g, es), "")));
         LLVMSetAlignment(st, 1);

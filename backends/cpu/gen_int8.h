@@ -107,6 +107,7 @@ typedef struct qc_i8_micro_cfg {
      * y_sn == 1 stores full vectors, anything else lane by lane. */
     int64_t y_sn;
     bool out_i32;   /* store the int32 accumulator (MatMulInteger), no requantization */
+    bool out_f32;   /* store float(acc) * mult (qc.QGemm with a float output), no rounding */
 } qc_i8_micro_cfg;
 
 /* Defines the internal function `name` with the signature

@@ -139,8 +139,11 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
         return qc_node_error(nd, QC_ERR_UNSUPPORTED, "a must be u8 or i8");
     if (!bv || bv->type.rank != 2 || (bv->type.dtype != QC_U8 && bv->type.dtype != QC_I8))
         return qc_node_error(nd, QC_ERR_UNSUPPORTED, "b must be a constant 2-D u8/i8 matrix");
-    if (mmi ? yt->dtype != QC_I32 : yt->dtype != QC_U8 && yt->dtype != QC_I8)
-        return qc_node_error(nd, QC_ERR_UNSUPPORTED, "y must be %s", mmi ? "i32" : "u8 or i8");
+    /* qc.QGemm without y_scale: float output (qdq_fold rule 3c) */
+    bool fout = nd->op == QC_OP_QGEMM && yt->dtype == QC_F32 && nd->in[6] < 0 && nd->in[7] < 0;
+    if (mmi ? yt->dtype != QC_I32 : yt->dtype != QC_U8 && yt->dtype != QC_I8 && !fout)
+        return qc_node_error(nd, QC_ERR_UNSUPPORTED, "y must be %s",
+                             mmi ? "i32" : "u8, i8 or f32 (no y_scale)");
     int64_t K = bv->type.dims[0], N = bv->type.dims[1];
     if (at->rank < 1 || at->dims[at->rank - 1] != K || K < 1 || N < 1 || K > INT32_MAX / 2 ||
         N > INT32_MAX / 2)
@@ -156,8 +159,8 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     if (!mmi) {
         st = qc_i8_scale(g, nd, 1, "a_scale", 0, &sa, &c);
         if (!st) st = qc_i8_scale(g, nd, 4, "b_scale", N, &gm.b_scale, &gm.b_scale_count);
-        if (!st) st = qc_i8_scale(g, nd, 6, "y_scale", 0, &sy, &c);
-        if (!st) st = qc_i8_zero_point(g, nd, 7, "y_zero_point", 0, &zy, &c);
+        if (!st && !fout) st = qc_i8_scale(g, nd, 6, "y_scale", 0, &sy, &c);
+        if (!st && !fout) st = qc_i8_zero_point(g, nd, 7, "y_zero_point", 0, &zy, &c);
     }
     /* MatMulInteger's a_zero_point may be a runtime scalar (DynamicQuantizeLinear's) */
     int za_rt = 0;
@@ -194,11 +197,11 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
         st = qc_node_error(nd, QC_ERR_UNSUPPORTED, "packed weights too large");
         goto out;
     }
-    int64_t lo8, hi8;
-    qc_dtype_int_range(yt->dtype, &lo8, &hi8);
+    int64_t lo8 = 0, hi8 = 0;
+    if (!fout) qc_dtype_int_range(yt->dtype, &lo8, &hi8);
     qc_i8_micro_cfg mc = {.a_signed = gm.a_signed, .y_zp = gm.y_zp, .lo = (int32_t)lo8,
                           .hi = (int32_t)hi8, .act_min = gm.act_min, .act_max = gm.act_max,
-                          .y_sn = 1, .out_i32 = mmi};
+                          .y_sn = 1, .out_i32 = mmi, .out_f32 = fout};
     char mname[80];
     snprintf(mname, sizeof mname, "%s.micro", k->symbol);
     LLVMValueRef micro;
@@ -207,7 +210,7 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
         st = qc_status_wrap(st, "node '%s'", nd->name ? nd->name : "?");
         goto out;
     }
-    emit_driver(cg, qc_i8_add_kernel(cg, k->symbol), micro, lo.tile.mr, K, N, mmi ? 4 : 1, za_rt,
+    emit_driver(cg, qc_i8_add_kernel(cg, k->symbol), micro, lo.tile.mr, K, N, mmi || fout ? 4 : 1, za_rt,
                 gm.a_signed);
     k->packed = calloc(1, (size_t)lo.size);
     if (!k->packed) {
@@ -220,7 +223,7 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     k->units_b = ub;
     k->grain = 4 * lo.tile.mr;
     k->cost_ps = qc_cpu_cost_ps(qc_i8_row_cost_ps(&lo));
-    snprintf(k->variant, sizeof k->variant, "%s %s %dx%d%s%s", mmi ? "matmulint" : "qgemm",
+    snprintf(k->variant, sizeof k->variant, "%s %s %dx%d%s%s", mmi ? "matmulint" : fout ? "qgemm-f32" : "qgemm",
              qc_i8_isa_name(lo.tile.isa),
              (int)lo.tile.mr, (int)(lo.tile.nr * qc_i8_lanes(lo.tile.isa)),
              lo.has_zb ? " rowsum" : "", za_rt ? " za-rt" : "");

@@ -46,10 +46,13 @@ static qc_status ref_qgemm(const qc_ref_args *a) {
     qc_status st = qc_ref_matmul_integer(&mi);
     const int32_t *accv = acc.data;
     const qc_tensor *sa = qk_in(a, 1), *sb = qk_in(a, 4), *bias = qk_in(a, 8);
-    float sy = qk_scale_at(qk_in(a, 6), 0);
+    /* float output (no y_scale): y = float(acc) * (a_scale * b_scale), the
+     * multiplier of a requantization to scale 1 without the rounding */
+    bool float_out = y->desc.dtype == QC_F32;
+    float sy = float_out ? 1.0f : qk_scale_at(qk_in(a, 6), 0);
     int32_t zy = qk_zp_at(qk_in(a, 7), 0);
-    int64_t lo, hi;
-    qc_dtype_int_range(y->desc.dtype, &lo, &hi);
+    int64_t lo = 0, hi = 0;
+    if (!float_out) qc_dtype_int_range(y->desc.dtype, &lo, &hi);
     const qc_tensor *at = qk_in(a, 0);
     int64_t cols = y->desc.rank ? y->desc.dims[y->desc.rank - 1] : 1;
     int64_t rows = at->desc.rank >= 2 ? at->desc.dims[at->desc.rank - 2] : 1;
@@ -58,11 +61,15 @@ static qc_status ref_qgemm(const qc_ref_args *a) {
         int32_t v = accv[e];
         if (qk_present(bias)) v = qk_wrap_add(v, ((const int32_t *)bias->data)[col]);
         float mult = qc_requant_multiplier(qk_scale_at(sa, row), qk_scale_at(sb, col), sy);
+        if (float_out) {
+            ((float *)y->data)[e] = (float)v * mult;
+            continue;
+        }
         qc_elem_set_i64(y->desc.dtype, y->data, e,
                         qc_requantize(v, mult, zy, (int32_t)lo, (int32_t)hi));
     }
     free(acc.data);
-    if (!st) apply_clamp(a->node, y);
+    if (!st && !float_out) apply_clamp(a->node, y);
     return st;
 }
 

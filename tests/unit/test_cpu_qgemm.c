@@ -123,6 +123,9 @@ static void make_qgemm(qc_rng *r, tcase *c, int idx, bool big) {
     int64_t pick = rnd(r, 0, 5);
     qc_op op = pick == 0 ? QC_OP_MATMUL_INTEGER : pick == 1 ? QC_OP_QLINEAR_MATMUL : QC_OP_QGEMM;
     if (op != QC_OP_QGEMM) bias = clamp = false;
+    /* 1 in 5 qc.QGemm with a float output (no y_scale / y_zero_point) */
+    bool fout = op == QC_OP_QGEMM && rnd(r, 0, 4) == 0;
+    if (fout) clamp = false;
     CHECK_OK(qc_graph_create("t", &c->g));
     qc_graph *g = c->g;
     if (sym) CHECK_OK(qc_graph_set_batch(g, "N"));
@@ -154,6 +157,10 @@ static void make_qgemm(qc_rng *r, tcase *c, int idx, bool big) {
     if (bias) ids[8] = add_const(g, "bias", QC_I32, 1, &N, biasv);
     qc_type yt = {.dtype = y_s ? QC_I8 : QC_U8, .rank = 2, .dims = {sym ? QC_DIM_SYM : M, N}};
     int32_t n_ids = bias ? 9 : 8;
+    if (fout) {
+        yt.dtype = QC_F32;
+        ids[6] = ids[7] = -1;
+    }
     if (op == QC_OP_MATMUL_INTEGER) {   /* (A, B, a_zp, b_zp) -> i32 */
         yt.dtype = QC_I32;
         int32_t mi[4] = {ids[0], ids[3], ids[2], ids[5]};
@@ -183,7 +190,7 @@ static void make_qgemm(qc_rng *r, tcase *c, int idx, bool big) {
     snprintf(c->desc, sizeof c->desc,
              "%s M=%lld K=%lld N=%lld a=%s b=%s y=%s za=%d zb0=%d zy=%d per_col=%d bias=%d "
              "clamp=%d[%lld,%lld] sym=%d sy=%g",
-             qc_op_get_info(op)->name, (long long)M, (long long)K, (long long)N, a_s ? "i8" : "u8", b_s ? "i8" : "u8",
+             fout ? "qc.QGemm(f32 out)" : qc_op_get_info(op)->name, (long long)M, (long long)K, (long long)N, a_s ? "i8" : "u8", b_s ? "i8" : "u8",
              y_s ? "i8" : "u8", za, zb[0], zy, per_col, bias, clamp, (long long)amin,
              (long long)amax, sym, (double)sy);
 }

@@ -223,6 +223,7 @@ static void test_fuse_files(void) {
         {"tests/passes/fuse_chain.qcir", "fuse", true, 3, QC_OP_FUSED_GEMM},
         {"tests/passes/fuse_qdq_relu.qcir", "qdq_fold,fuse", false, 3, QC_OP_QGEMM},
         {"tests/passes/fuse_qdq_add.qcir", "qdq_fold,fuse", true, 5, QC_OP_QLINEAR_ADD},
+        {"tests/passes/fold_qdq_float_out.qcir", "qdq_fold,fuse", false, 3, QC_OP_QGEMM},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         qc_graph *g = NULL;
@@ -239,10 +240,14 @@ static void test_fuse_files(void) {
         /* BatchNorm folding re-rounds the weights: a few ulps, not 1e-6. */
         if (cases[c].must_have == QC_OP_FUSED_CONV)
             CHECK_MSG(d.float_rel <= 1e-5, "%s: rel %g", base, d.float_rel);
-        if (cases[c].must_have == QC_OP_QGEMM) {   /* Relu became the clamp */
-            for (int32_t i = 0; i < g->n_nodes; i++)
-                if (g->nodes[i].op == QC_OP_QGEMM)
-                    CHECK(qc_attr_int(&g->nodes[i], "act_min", -1) == 10);
+        for (int32_t i = 0; cases[c].must_have == QC_OP_QGEMM && i < g->n_nodes; i++) {
+            const qc_node *n = &g->nodes[i];
+            if (n->op != QC_OP_QGEMM) continue;
+            if (g->values[n->out[0]].type.dtype == QC_F32)   /* rule 3c: no y params */
+                CHECK_MSG(n->in[6] < 0 && n->in[7] < 0 && !qc_node_attr(n, "act_min"),
+                          "%s: float-output qc.QGemm", base);
+            else   /* Relu became the clamp */
+                CHECK(qc_attr_int(n, "act_min", -1) == 10);
         }
         /* The fused graph round-trips through the text form. */
         char *text = NULL;
