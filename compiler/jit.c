@@ -55,7 +55,9 @@ static qc_status compile_image(const qc_graph *g, const qc_compile_options *opts
     st = qc_graph_verify(g);
     if (st) return qc_status_wrap(st, "qc_compile_to_memory: graph '%s'", g->name);
     qc_plan plan = {0};
-    st = qc_memplan(g, &plan);
+    /* the cpu device runs row-local runs blocked: their buffers must not share slots */
+    bool cpu = targets & (1u << QC_TARGET_CPU);
+    st = qc_memplan_flags(g, cpu ? QC_PLAN_ROW_CHAINS : 0, &plan);
     if (st) return qc_status_wrap(st, "qc_compile_to_memory: planning memory of '%s'", g->name);
     qc_code_sections code = {.jit = jit};
     st = lower_targets(g, &plan, o, targets, &code);

@@ -4,7 +4,11 @@
  * index, or -1 for graph inputs) to its last reader (or n_nodes for graph
  * outputs, which the runtime copies out after the last node). Live ranges are
  * inclusive, so a node's inputs and outputs always conflict unless the pair
- * is merged in place.
+ * is merged in place. With QC_PLAN_ROW_CHAINS (the compile does it when the
+ * cpu target is built), every value a row-local run (passes/row_chain.h)
+ * touches lives across the whole run, so that the cpu device may execute
+ * the run block of batch rows by block, interleaving its nodes; the price is
+ * arena space: a run's buffers no longer share slots.
  *
  * Sizes are linear in the batch N (a + b*N). Blocks are placed largest first
  * (by b, then a) at the best-fitting candidate offset: 0 or the aligned end of
@@ -20,6 +24,7 @@
 #include "ir/dtype.h"
 #include "passes/memplan.h"
 #include "passes/pass.h"
+#include "passes/row_chain.h"
 
 #define QC_PLAN_ALIGN 64
 
@@ -95,7 +100,7 @@ static void live_free(live *l) {
     free(l->io);
 }
 
-static qc_status live_compute(const qc_graph *g, live *l) {
+static qc_status live_compute(const qc_graph *g, bool row_chains, live *l) {
     int32_t nv = g->n_values;
     l->start = malloc(sizeof(int32_t) * (size_t)(nv ? nv : 1));
     l->end = malloc(sizeof(int32_t) * (size_t)(nv ? nv : 1));
@@ -132,6 +137,25 @@ static qc_status live_compute(const qc_graph *g, live *l) {
         l->end[v] = g->n_nodes;
         if (l->start[v] > g->n_nodes) l->start[v] = g->n_nodes;
     }
+    int32_t *chain_end = row_chains ? malloc(sizeof(int32_t) * (size_t)(g->n_nodes + 1)) : NULL;
+    if (row_chains && !chain_end) {
+        live_free(l);
+        return qc_error(QC_ERR_NOMEM, "memplan: out of memory");
+    }
+    if (chain_end) qc_row_chains(g, chain_end);
+    for (int32_t n = 0; chain_end && n < g->n_nodes; n++) {
+        int32_t first = n, last = chain_end[n] - 1;
+        while (first > 0 && chain_end[first - 1] == chain_end[n]) first--;
+        if (last == first) continue;   /* not in a run */
+        const qc_node *nd = &g->nodes[n];
+        for (int32_t k = 0; k < nd->n_in + nd->n_out; k++) {
+            int32_t v = k < nd->n_in ? nd->in[k] : nd->out[k - nd->n_in];
+            if (v < 0) continue;
+            if (l->start[v] > first) l->start[v] = first;
+            if (l->end[v] < last) l->end[v] = last;
+        }
+    }
+    free(chain_end);
     for (int32_t v = 0; v < nv; v++)
         if (g->values[v].data) l->start[v] = INT32_MAX;   /* constants live outside */
     return NULL;
@@ -200,11 +224,13 @@ static lin place_one(const block *bl, const int32_t *conf, int32_t nc, const blo
     return best;   /* the candidate on top of the highest block always fits */
 }
 
-qc_status qc_memplan(const qc_graph *g, qc_plan *out) {
+qc_status qc_memplan(const qc_graph *g, qc_plan *out) { return qc_memplan_flags(g, 0, out); }
+
+qc_status qc_memplan_flags(const qc_graph *g, uint32_t flags, qc_plan *out) {
     memset(out, 0, sizeof *out);
     int32_t nv = g->n_values;
     live l;
-    qc_status st = live_compute(g, &l);
+    qc_status st = live_compute(g, (flags & QC_PLAN_ROW_CHAINS) != 0, &l);
     if (st) return st;
     int32_t *parent = malloc(sizeof(int32_t) * (size_t)(nv ? nv : 1));
     lin *size = malloc(sizeof(lin) * (size_t)(nv ? nv : 1));
@@ -322,7 +348,7 @@ qc_status qc_plan_check(const qc_graph *g, const qc_plan *p, int64_t batch) {
         return qc_error(QC_ERR_INTERNAL, "memplan: plan has %d values, graph %d",
                         (int)p->n_values, (int)g->n_values);
     live l;
-    qc_status st = live_compute(g, &l);
+    qc_status st = live_compute(g, false, &l);
     if (st) return st;
     int64_t arena = p->size_a + p->size_b * batch;
     for (int32_t u = 0; u < g->n_values && !st; u++) {

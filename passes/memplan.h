@@ -29,6 +29,11 @@ typedef struct qc_plan {
  * runtime copies inputs in and outputs out) with liveness-based reuse and
  * in-place reuse where legal. */
 qc_status qc_memplan(const qc_graph *g, qc_plan *out);
+/* The same with options: QC_PLAN_ROW_CHAINS keeps every value of a
+ * row-local run (passes/row_chain.h) live across the run, so a backend can
+ * execute the run in blocks of batch rows (backends/cpu/chain.c). */
+#define QC_PLAN_ROW_CHAINS 1u
+qc_status qc_memplan_flags(const qc_graph *g, uint32_t flags, qc_plan *out);
 void qc_plan_free(qc_plan *p);
 
 /* Byte size of value v as a + b * N (exact for N >= 1 except packed int4

@@ -57,6 +57,10 @@ typedef struct qc_hal_launch {
     qc_hal_buffer *arena;
     qc_tensor_desc *descs;
     void *model_state;        /* what the driver's model_open made, or NULL */
+    /* NULL, or per value: a host address that replaces the value's arena
+     * slot (graph inputs the session reads in place instead of copying;
+     * only for drivers with host_memory). Never written through. */
+    const void *const *host_values;
 } qc_hal_launch;
 
 typedef struct qc_hal_create_params {
@@ -72,6 +76,8 @@ typedef struct qc_hal_driver {
     const char *name;         /* "ref", "cpu", ... (the --backend names) */
     uint32_t target;          /* QC_TARGET_* whose code section it runs, or NONE */
     int32_t priority;         /* "best available" = highest priority that opens */
+    bool host_memory;         /* kernels read plain host pointers: the session may
+                               * pass suitably aligned inputs in place (host_values) */
     qc_status (*create)(const qc_hal_create_params *params, qc_device **out);
     void (*destroy)(qc_device *d);
     qc_status (*alloc)(qc_device *d, size_t bytes, qc_hal_buffer *out);

@@ -20,6 +20,7 @@ struct qc_session {
     int64_t arena_bytes;
     qc_arena arena;
     qc_tensor_desc *descs;       /* per value: concrete type during a run */
+    const void **host_values;    /* per value: an input read in place this run, or NULL */
 };
 
 void qc_session_options_init(qc_session_options *opts) {
@@ -38,7 +39,10 @@ qc_status qc_session_create(qc_model *m, const qc_session_options *opts, qc_sess
     if (!s) return qc_error(QC_ERR_NOMEM, "qc_session_create: out of memory");
     s->d = m->data;
     s->descs = calloc((size_t)s->d->n_values + 1, sizeof *s->descs);
-    if (!s->descs) {
+    s->host_values = calloc((size_t)s->d->n_values + 1, sizeof *s->host_values);
+    if (!s->descs || !s->host_values) {
+        free(s->descs);
+        free(s->host_values);
         free(s);
         return qc_error(QC_ERR_NOMEM, "qc_session_create: out of memory");
     }
@@ -56,6 +60,7 @@ void qc_session_destroy(qc_session *s) {
     if (!s) return;
     qc_arena_release(s->rt, &s->arena);
     free(s->descs);
+    free(s->host_values);
     qc_model_release(s->model);
     free(s);
 }
@@ -63,6 +68,18 @@ void qc_session_destroy(qc_session *s) {
 int64_t qc_session_batch(const qc_session *s) { return s->batch; }
 
 /* ---- binding ------------------------------------------------------------------ */
+
+/* A host device reads input v straight from the caller's tensor, saving the
+ * copy into the arena, when the tensor is aligned like an arena slot (which
+ * qc_tensor_alloc guarantees) and v is not also a graph output (those are
+ * copied out of the arena). Kernels never write their inputs, so the
+ * caller's data stays untouched. */
+static bool can_read_in_place(const qc_session *s, int32_t v, const void *data) {
+    if (!s->rt->driver->host_memory || ((uintptr_t)data & 63u)) return false;
+    for (int32_t o = 0; o < s->d->n_outputs; o++)
+        if (s->d->outputs[o] == v) return false;
+    return true;
+}
 
 static char *fmt_desc(const qc_session *s, const qc_tensor_desc *t, char *buf, size_t n) {
     qc_type_format(t, s->d->batch, buf, n);
@@ -215,17 +232,25 @@ qc_status qc_session_run(qc_session *s, const qc_tensor *inputs, int32_t n_input
     if (st) return st;
     for (int32_t i = 0; i < d->n_values && !st; i++)
         st = concrete_desc(s, &d->values[i], batch, &s->descs[i]);
+    bool in_place = false;
     for (int32_t i = 0; i < d->n_inputs && !st; i++) {
         const qc_rt_value *v = &d->values[d->inputs[i]];
         size_t bytes = qc_dtype_bytes(inputs[i].desc.dtype, qc_type_numel(&inputs[i].desc));
+        s->host_values[d->inputs[i]] = NULL;
         if (!bytes) continue;
+        if (can_read_in_place(s, d->inputs[i], inputs[i].data)) {
+            s->host_values[d->inputs[i]] = inputs[i].data;
+            in_place = true;
+            continue;
+        }
         qc_hal_copy c = {.kind = QC_COPY_H2D, .dst = &s->arena.buf, .dst_off = slot_offset(s, v),
                          .host_src = inputs[i].data, .bytes = bytes};
         st = rt->driver->copy(rt->device, &c);
         if (st) st = qc_status_wrap(st, "qc_session_run: copying in '%s'", v->name);
     }
     for (int32_t ni = 0; ni < d->n_nodes && !st; ni++) {
-        qc_hal_launch l = {d, ni, batch, &s->arena.buf, s->descs, s->model->dev_state};
+        qc_hal_launch l = {d,       ni, batch, &s->arena.buf, s->descs, s->model->dev_state,
+                           in_place ? s->host_values : NULL};
         st = rt->driver->launch(rt->device, &l);
         if (st) st = qc_status_wrap(st, "qc_session_run on '%s'", rt->driver->name);
     }

@@ -22,9 +22,12 @@ qc_status qc_tensor_alloc(const qc_tensor_desc *desc, qc_tensor *out) {
         n *= desc->dims[i];
     }
     size_t bytes = qc_dtype_bytes(desc->dtype, n);
-    /* calloc(0) may return NULL legitimately; always hand back a real pointer. */
-    void *p = calloc(bytes ? bytes : 1, 1);
+    /* 64-byte aligned like an arena slot, so a host device can read an input
+     * tensor in place (qc_session_run); never NULL, even for 0 bytes. */
+    size_t rounded = bytes > SIZE_MAX - 63 ? 0 : (bytes + 63) / 64 * 64;
+    void *p = rounded || !bytes ? aligned_alloc(64, rounded ? rounded : 64) : NULL;
     if (!p) return qc_error(QC_ERR_NOMEM, "out of memory allocating a %zu-byte tensor", bytes);
+    memset(p, 0, rounded ? rounded : 64);
     out->desc = *desc;
     out->data = p;
     return NULL;

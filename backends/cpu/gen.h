@@ -39,6 +39,10 @@ typedef struct qc_cpu_kernel {
                                * caller takes ownership */
     size_t packed_len;
     char variant[48];         /* what was generated, e.g. "qgemm avx512vnni 8x32" */
+    bool row_local;           /* units are batch-major: unit u of units_b * batch
+                               * belongs to batch row u / units_b and reads only
+                               * that row of its batch inputs; lets the device run
+                               * the node inside a row-blocked chain (chain.c) */
 } qc_cpu_kernel;
 
 /* ps as the table's u32 cost: rounded, at least 1, saturating. */

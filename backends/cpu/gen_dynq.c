@@ -272,6 +272,7 @@ static qc_status gen_cast(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, qc
     k->units_a = na;
     k->units_b = nb;
     k->grain = 4096;
+    k->row_local = true;   /* elements in order */
     k->cost_ps = qc_cpu_cost_ps(30.0 * 16.0 / f.vw);
     snprintf(k->variant, sizeof k->variant, "cast %s->f32 x%d", qc_dtype_name(tx->dtype),
              (int)f.vw);

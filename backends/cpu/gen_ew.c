@@ -185,6 +185,7 @@ qc_status qc_cpu_gen_elementwise(qc_cpu_cg *cg, const qc_graph *g, int32_t node,
     qc_cpu_fn_end(&f);
     k->units_a = e.numel_a;
     k->units_b = e.numel_b;
+    k->row_local = true;   /* elements or rows of the output, in order */
     k->grain = e.rows ? (EW_GRAIN + e.cols - 1) / e.cols : EW_GRAIN;
     /* ~30 ps per element and step at x16 (scaled for narrower vectors) */
     double per_el = 30.0 * (e.prog.n + 1) * 16.0 / f.vw;
@@ -286,6 +287,7 @@ qc_status qc_cpu_gen_quant(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
     k->units_a = na;
     k->units_b = nb;
     k->grain = EW_GRAIN;
+    k->row_local = true;
     /* measured at x16: quantize ~100 ps per element (the vector divide), dequantize ~30 */
     k->cost_ps = qc_cpu_cost_ps((quantize ? 100.0 : 30.0) * 16.0 / f.vw);
     snprintf(k->variant, sizeof k->variant, "%s %s x%d", quantize ? "quantize" : "dequantize",

@@ -291,6 +291,7 @@ qc_status qc_cpu_gen_gemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu
 
     k->units_a = gm.m_a;
     k->units_b = gm.m_b;
+    k->row_local = true;   /* a unit is a row of Y (chain.c checks A's shape) */
     /* >= ~64K multiply-adds per chunk, whole MR blocks. */
     int64_t per_row = gm.K * gm.N, rows = (65536 + per_row - 1) / per_row;
     k->grain = (rows + gm.MR - 1) / gm.MR * gm.MR;

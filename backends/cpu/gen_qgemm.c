@@ -221,6 +221,7 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     k->packed_len = (size_t)lo.size;
     k->units_a = ua;
     k->units_b = ub;
+    k->row_local = true;   /* a unit is a row of A and of y */
     k->grain = 4 * lo.tile.mr;
     k->cost_ps = qc_cpu_cost_ps(qc_i8_row_cost_ps(&lo));
     snprintf(k->variant, sizeof k->variant, "%s %s %dx%d%s%s", mmi ? "matmulint" : fout ? "qgemm-f32" : "qgemm",

@@ -28,6 +28,12 @@
  * it costs a few us (measured on the seed FNN, docs/backend-cpu.md), more
  * than splitting such a node saves. */
 #define QC_CPU_INLINE_PS INT64_C(4000000)
+/* A chain (chain.c) runs in blocks of batch rows whose arena footprint is
+ * about this much, so a block's intermediates stay in L1/L2 from one node to
+ * the next; at least two blocks per thread keep the pool balanced. */
+#define QC_CPU_CHAIN_BLOCK_BYTES 49152
+#define QC_CPU_CHAIN_MAX_NODES 64
+#define QC_CPU_CHAIN_MAX_IO 1024
 
 struct qc_device {
     qc_threadpool *pool;
@@ -38,6 +44,9 @@ typedef struct cpu_kernel {
     int64_t units_a, units_b, grain;
     uint32_t cost_ps;         /* estimated ps per unit; 0 = unknown */
     const void *packed;
+    uint32_t chain;           /* head of a chain of this many nodes, or 0 */
+    uint32_t row_bytes;
+    bool in_chain;            /* a chain's non-head node: its head runs it */
 } cpu_kernel;
 
 /* QC_CPU_PROFILE=1 (read at model load): each node's launch is timed and,
@@ -168,8 +177,12 @@ static void print_profile(const cpu_model *cm) {
         sum_last += last;
         const qc_node *n = i < cm->m->n_nodes ? &cm->m->nodes[i] : NULL;
         const qc_op_info *oi = n ? qc_op_get_info(n->op) : NULL;
-        fprintf(stderr, "  %3d %-18s %9.2f %9.2f  %s\n", (int)i, oi ? oi->name : "?", mean, last,
-                cm->k[i].fn ? "generated" : "ref");
+        const cpu_kernel *k = &cm->k[i];
+        char chain[48] = "";
+        if (k->chain) snprintf(chain, sizeof chain, ", chain of %u nodes", k->chain);
+        if (k->in_chain) snprintf(chain, sizeof chain, ", in the chain above");
+        fprintf(stderr, "  %3d %-18s %9.2f %9.2f  %s%s\n", (int)i, oi ? oi->name : "?", mean, last,
+                k->fn ? "generated" : "ref", chain);
     }
     fprintf(stderr, "  sum                    %9.2f %9.2f\n", sum_mean, sum_last);
 }
@@ -214,6 +227,17 @@ static qc_status cpu_model_open(qc_device *d, const qc_model_data *m, void **sta
         k->cost_ps = e->cost_ps;
         k->packed = e->packed;
     }
+    /* QC_CPU_CHAIN=0 runs chains node by node (a diagnostic knob). */
+    const char *ce = getenv("QC_CPU_CHAIN");
+    bool chains = !ce || strcmp(ce, "0") != 0;
+    for (int32_t i = 0; !st && chains && i < t.n; i++) {
+        uint32_t len = t.e[i].chain;
+        if (len < 2 || len > QC_CPU_CHAIN_MAX_NODES) continue;
+        cm->k[i].chain = len;
+        cm->k[i].row_bytes = t.e[i].row_bytes;
+        for (uint32_t j = 1; j < len; j++) cm->k[i + (int32_t)j].in_chain = true;
+        i += (int32_t)len - 1;
+    }
     if (cm) cm->n = t.n;
     if (!st && cm) {
         const char *pe = getenv("QC_CPU_PROFILE");
@@ -250,24 +274,33 @@ static void run_chunk(void *ctx, int64_t begin, int64_t end, int32_t worker) {
     if (b < e) j->fn(j->args, b, e);
 }
 
-static qc_status launch_node(qc_device *d, const qc_hal_launch *l) {
-    const cpu_model *cm = l->model_state;
-    if (!cm || l->node < 0 || l->node >= cm->n || !cm->k[l->node].fn) return qc_hal_ref_launch(l);
-    const cpu_kernel *k = &cm->k[l->node];
+/* Node ni's kernel arguments: in/out get its buffers' addresses. */
+static qc_cpu_kargs node_args(const qc_hal_launch *l, const cpu_kernel *k, int32_t ni, void **in,
+                              void **out) {
     const qc_model_data *m = l->model;
-    const qc_node *n = &m->nodes[l->node];
-    void *in[CPU_MAX_IO], *out[CPU_MAX_IO];
+    const qc_node *n = &m->nodes[ni];
     uint8_t *arena = l->arena->host;
     for (int32_t i = 0; i < n->n_in; i++) {
         int32_t v = n->in[i];
         const qc_rt_value *rv = v >= 0 ? &m->values[v] : NULL;
-        in[i] = !rv ? NULL : rv->data ? (void *)rv->data : arena + rv->off_a + rv->off_b * l->batch;
+        const void *bound = rv && l->host_values ? l->host_values[v] : NULL;
+        in[i] = !rv        ? NULL
+                : rv->data ? (void *)rv->data
+                : bound    ? (void *)(uintptr_t)bound   /* read only: an input bound in place */
+                           : arena + rv->off_a + rv->off_b * l->batch;
     }
     for (int32_t i = 0; i < n->n_out; i++) {
         const qc_rt_value *rv = &m->values[n->out[i]];
         out[i] = arena + rv->off_a + rv->off_b * l->batch;
     }
-    qc_cpu_kargs a = {in, out, k->packed, l->batch};
+    return (qc_cpu_kargs){in, out, k->packed, l->batch};
+}
+
+/* One node on its own: split over the pool by its grain, or inline. */
+static qc_status launch_one(qc_device *d, const cpu_model *cm, const qc_hal_launch *l) {
+    const cpu_kernel *k = &cm->k[l->node];
+    void *in[CPU_MAX_IO], *out[CPU_MAX_IO];
+    qc_cpu_kargs a = node_args(l, k, l->node, in, out);
     int64_t units = k->units_a + k->units_b * l->batch;
     if (units <= 0) return NULL;
     /* Chunks of whole grains; the pool never runs more threads than it has,
@@ -278,6 +311,81 @@ static qc_status launch_node(qc_device *d, const qc_hal_launch *l) {
     if (chunks == 1 || !d->pool || small) k->fn(&a, 0, units);
     else qc_threadpool_parallel_for(d->pool, chunks, run_chunk, &j);
     return NULL;
+}
+
+/* ---- chains: consecutive row-local nodes run block of batch rows by block */
+
+typedef struct chain_job {
+    int32_t len;
+    const cpu_kernel *k;        /* the chain's nodes */
+    const qc_cpu_kargs *args;   /* [len] */
+    int64_t rows, block;        /* batch rows, rows per block */
+} chain_job;
+
+static void run_blocks(void *ctx, int64_t begin, int64_t end, int32_t worker) {
+    (void)worker;
+    const chain_job *j = ctx;
+    for (int64_t blk = begin; blk < end; blk++) {
+        int64_t r0 = blk * j->block, r1 = r0 + j->block < j->rows ? r0 + j->block : j->rows;
+        for (int32_t i = 0; i < j->len; i++)
+            j->k[i].fn(&j->args[i], r0 * j->k[i].units_b, r1 * j->k[i].units_b);
+    }
+}
+
+static int64_t chain_block_rows(const qc_device *d, const cpu_kernel *head, int64_t rows) {
+    int64_t threads = d->pool ? qc_threadpool_size(d->pool) : 1;
+    const char *be = getenv("QC_CPU_CHAIN_BYTES");   /* tuning experiment */
+    int64_t bytes = be ? atoll(be) : QC_CPU_CHAIN_BLOCK_BYTES;
+    int64_t block = bytes / (head->row_bytes ? head->row_bytes : 1);
+    int64_t balanced = (rows + 2 * threads - 1) / (2 * threads);
+    if (block > balanced) block = balanced;
+    if (block >= 8) block -= block % 8;   /* whole int8 micro-kernel row blocks */
+    return block < 1 ? 1 : block;
+}
+
+/* The chain at l->node, every node on the same block of rows before the
+ * next block; node by node when its argument arrays do not fit here. */
+static qc_status launch_chain(qc_device *d, const cpu_model *cm, const qc_hal_launch *l) {
+    const cpu_kernel *head = &cm->k[l->node];
+    int32_t len = (int32_t)head->chain;
+    const qc_model_data *m = l->model;
+    int32_t io = 0;
+    for (int32_t i = 0; i < len; i++) io += m->nodes[l->node + i].n_in + m->nodes[l->node + i].n_out;
+    if (io > QC_CPU_CHAIN_MAX_IO) {
+        qc_status st = NULL;
+        for (int32_t i = 0; i < len && !st; i++) {
+            qc_hal_launch li = *l;
+            li.node = l->node + i;
+            st = launch_one(d, cm, &li);
+        }
+        return st;
+    }
+    void *ptrs[QC_CPU_CHAIN_MAX_IO];
+    qc_cpu_kargs args[QC_CPU_CHAIN_MAX_NODES];
+    for (int32_t i = 0, used = 0; i < len; i++) {
+        const qc_node *n = &m->nodes[l->node + i];
+        args[i] = node_args(l, &cm->k[l->node + i], l->node + i, ptrs + used, ptrs + used + n->n_in);
+        used += n->n_in + n->n_out;
+    }
+    int64_t rows = l->batch;
+    if (rows <= 0) return NULL;   /* every chain node's units are b * batch */
+    chain_job j = {len, head, args, rows, chain_block_rows(d, head, rows)};
+    int64_t blocks = (rows + j.block - 1) / j.block;
+    /* as for single nodes: too little work to be worth the pool runs inline */
+    double ps = 0;
+    for (int32_t i = 0; i < len; i++) ps += (double)head[i].cost_ps * (double)head[i].units_b;
+    bool small = ps * (double)rows < (double)cm->inline_ps;
+    if (blocks == 1 || !d->pool || small) run_blocks(&j, 0, blocks, 0);
+    else qc_threadpool_parallel_for(d->pool, blocks, run_blocks, &j);
+    return NULL;
+}
+
+static qc_status launch_node(qc_device *d, const qc_hal_launch *l) {
+    const cpu_model *cm = l->model_state;
+    if (!cm || l->node < 0 || l->node >= cm->n || !cm->k[l->node].fn) return qc_hal_ref_launch(l);
+    const cpu_kernel *k = &cm->k[l->node];
+    if (k->in_chain) return NULL;   /* its chain's head ran it */
+    return k->chain ? launch_chain(d, cm, l) : launch_one(d, cm, l);
 }
 
 static qc_status cpu_launch(qc_device *d, const qc_hal_launch *l) {
@@ -302,6 +410,7 @@ const qc_hal_driver qc_hal_cpu_driver = {
     .name = "cpu",
     .target = QC_TARGET_CPU,
     .priority = 20,   /* above vulkan (10) and ref (0): "best available" picks cpu */
+    .host_memory = true,
     .create = cpu_create,
     .destroy = cpu_destroy,
     .alloc = cpu_alloc,

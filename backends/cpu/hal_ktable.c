@@ -50,11 +50,15 @@ static bool zero(const uint8_t *p, size_t n) {
 
 static qc_status entry(const qc_model_data *m, const qc_rt_section *pk, const uint8_t *e,
                        size_t at, const uint8_t *pool, uint32_t pool_size, int32_t node,
-                       qc_cpu_kentry *k) {
+                       uint32_t version, qc_cpu_kentry *k) {
     k->kind = qc_le32(e + QC_CPU_KT_E_KIND);
     if (k->kind != QC_CPU_KT_GENERATED && k->kind != QC_CPU_KT_FALLBACK)
         return bad(at, "entry kind is neither generated nor fallback");
-    if (!zero(e + 56, 8)) return bad(at, "reserved bytes not zero");
+    if (version < 2 && !zero(e + 56, 8)) return bad(at, "reserved bytes not zero");
+    k->chain = qc_le32(e + QC_CPU_KT_E_CHAIN);
+    k->row_bytes = qc_le32(e + QC_CPU_KT_E_ROW_BYTES);
+    if (k->chain == 1 || (!k->chain) != (!k->row_bytes))
+        return bad(at + QC_CPU_KT_E_CHAIN, "chain length 1, or row bytes without a chain");
     qc_status st = pool_string(pool, pool_size, qc_le32(e + QC_CPU_KT_E_TEXT),
                                at + QC_CPU_KT_E_TEXT, false, &k->text);
     if (st) return st;
@@ -66,7 +70,7 @@ static qc_status entry(const qc_model_data *m, const qc_rt_section *pk, const ui
     k->symbol = "";
     if (k->kind == QC_CPU_KT_FALLBACK) {
         if (qc_le32(e + QC_CPU_KT_E_SYMBOL) || k->units_a || k->units_b || off || len ||
-            k->cost_ps)
+            k->cost_ps || k->chain)
             return bad(at, "fallback entry with kernel fields set");
         return NULL;
     }
@@ -102,6 +106,26 @@ static qc_status entry(const qc_model_data *m, const qc_rt_section *pk, const ui
     return NULL;
 }
 
+/* A chain covers generated nodes whose units all scale with the batch, and
+ * chains do not nest (the device launches a chain at its head and skips its
+ * other nodes). */
+static qc_status check_chains(const qc_cpu_ktable *t) {
+    for (int32_t i = 0; i < t->n; i++) {
+        uint32_t len = t->e[i].chain;
+        if (!len) continue;
+        size_t at = QC_CPU_KT_HEADER + (size_t)i * QC_CPU_KT_ENTRY + QC_CPU_KT_E_CHAIN;
+        if (len > (uint32_t)(t->n - i)) return bad(at, "chain runs past the last node");
+        for (uint32_t j = 0; j < len; j++) {
+            const qc_cpu_kentry *e = &t->e[i + (int32_t)j];
+            if (e->kind != QC_CPU_KT_GENERATED || e->units_a || !e->units_b || (j && e->chain))
+                return bad(at, "chain over a node that is not a batch-scaled generated kernel, "
+                               "or over another chain");
+        }
+        i += (int32_t)len - 1;
+    }
+    return NULL;
+}
+
 qc_status qc_cpu_ktable_parse(const qc_model_data *m, qc_cpu_ktable *t) {
     memset(t, 0, sizeof *t);
     const qc_rt_section *kt = section(m, QC_CPU_SEC_KTABLE);
@@ -112,7 +136,7 @@ qc_status qc_cpu_ktable_parse(const qc_model_data *m, qc_cpu_ktable *t) {
     if (kt->len < QC_CPU_KT_HEADER) return bad(0, "shorter than its 64-byte header");
     if (qc_le32(p + QC_CPU_KT_H_MAGIC) != QC_CPU_KT_MAGIC) return bad(0, "bad magic");
     uint32_t ver = qc_le32(p + QC_CPU_KT_H_VERSION);
-    if (ver != QC_CPU_KT_VERSION) {
+    if (ver < 1 || ver > QC_CPU_KT_VERSION) {
         char msg[96];
         snprintf(msg, sizeof msg, "version %u (this runtime reads %u)", ver, QC_CPU_KT_VERSION);
         return bad(QC_CPU_KT_H_VERSION, msg);
@@ -136,12 +160,17 @@ qc_status qc_cpu_ktable_parse(const qc_model_data *m, qc_cpu_ktable *t) {
     const qc_rt_section *pk = section(m, QC_CPU_SEC_PACKED);
     for (uint32_t i = 0; i < n; i++) {
         size_t at = QC_CPU_KT_HEADER + (size_t)i * QC_CPU_KT_ENTRY;
-        qc_status st = entry(m, pk, p + at, at, pool, strings, (int32_t)i, &t->e[i]);
+        qc_status st = entry(m, pk, p + at, at, pool, strings, (int32_t)i, ver, &t->e[i]);
         if (st) {
             qc_cpu_ktable_free(t);
             return qc_status_wrap(st, "node %u", i);
         }
         t->n_generated += t->e[i].kind == QC_CPU_KT_GENERATED;
+    }
+    qc_status st = check_chains(t);
+    if (st) {
+        qc_cpu_ktable_free(t);
+        return st;
     }
     const qc_rt_section *so = section(m, QC_CPU_SEC_SO);
     if (so) {

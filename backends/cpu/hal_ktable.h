@@ -18,6 +18,8 @@ typedef struct qc_cpu_kentry {
     uint32_t cost_ps;         /* estimated ps per unit, 0 = unknown (a hint only) */
     const uint8_t *packed;    /* into the PACKED section, or NULL */
     uint64_t packed_len;
+    uint32_t chain;           /* nodes of the row-blocked chain starting here, 0 = none */
+    uint32_t row_bytes;       /* chain head: arena bytes touched per batch row */
 } qc_cpu_kentry;
 
 typedef struct qc_cpu_ktable {

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define QC_CPU_KT_MAGIC 0x55504351u   /* "QCPU" */
-#define QC_CPU_KT_VERSION 1u
+#define QC_CPU_KT_VERSION 2u            /* 2: chain fields; version 1 tables still load */
 #define QC_CPU_KT_HEADER 64u
 #define QC_CPU_KT_ENTRY 64u
 #define QC_CPU_KT_CPU_LEN 32u         /* NUL-padded CPU name field */
@@ -53,7 +53,9 @@ enum {
     QC_CPU_KT_E_GRAIN = 32,       /* i64 >= 1 */
     QC_CPU_KT_E_PACK_OFF = 40,    /* u64: offset in PACKED (multiple of 64) */
     QC_CPU_KT_E_PACK_LEN = 48,    /* u64: 0 = no packed constants */
-    /* 56..63: zero */
+    QC_CPU_KT_E_CHAIN = 56,       /* u32: nodes of the row-blocked chain starting here
+                                   * (0 = none, else >= 2; chain.c); version 2 */
+    QC_CPU_KT_E_ROW_BYTES = 60,   /* u32: arena bytes the chain touches per batch row */
 };
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "backends/cpu/cg.h"
+#include "backends/cpu/chain.h"
 #include "backends/cpu/gen.h"
 #include "backends/cpu/ktable.h"
 #include "backends/cpu/link.h"
@@ -87,6 +88,7 @@ typedef struct lowering {
     qc_cpu_cg cg;
     buf entries, strings, packed;
     int32_t n_generated;
+    uint8_t *row_local;   /* per node: generated with batch-major units */
 } lowering;
 
 /* Records one node: generated (k) or fallback (why). */
@@ -150,6 +152,27 @@ static qc_status lower_node(lowering *L, const qc_graph *g, const qc_plan *plan,
     free(k.packed);
     add_entry(L, &k, NULL, off);
     L->n_generated++;
+    L->row_local[i] = k.row_local;
+    return NULL;
+}
+
+/* Marks the chain heads in the finished entries (chain.c decides). */
+static qc_status add_chains(lowering *L, const qc_graph *g, const qc_plan *plan) {
+    uint32_t *len = malloc(sizeof *len * ((size_t)g->n_nodes + 1));
+    uint32_t *bytes = malloc(sizeof *bytes * ((size_t)g->n_nodes + 1));
+    if (!len || !bytes) {
+        free(len);
+        free(bytes);
+        return qc_error(QC_ERR_NOMEM, "cpu: out of memory planning chains");
+    }
+    qc_cpu_plan_chains(g, plan, L->row_local, len, bytes);
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        uint8_t *e = L->entries.p + (size_t)i * QC_CPU_KT_ENTRY;
+        qc_put32(e + QC_CPU_KT_E_CHAIN, len[i]);
+        qc_put32(e + QC_CPU_KT_E_ROW_BYTES, bytes[i]);
+    }
+    free(len);
+    free(bytes);
     return NULL;
 }
 
@@ -214,9 +237,12 @@ static qc_status cpu_lower(const qc_graph *g, const qc_plan *plan, const qc_comp
     if (out->jit && !L.cg.native)
         st = qc_error(QC_ERR_INVALID, "cpu: the JIT runs on this host; --cpu '%s' is for AOT only",
                       o && o->cpu ? o->cpu : "");
+    L.row_local = st ? NULL : calloc((size_t)g->n_nodes + 1, 1);
+    if (!st && !L.row_local) st = qc_error(QC_ERR_NOMEM, "cpu: out of memory");
     for (int32_t i = 0; i < g->n_nodes && !st; i++) st = lower_node(&L, g, plan, i);
     if (!st && (L.entries.oom || L.strings.oom || L.packed.oom))
         st = qc_error(QC_ERR_NOMEM, "cpu: out of memory building the kernel table");
+    if (!st) st = add_chains(&L, g, plan);
     if (!st && L.n_generated) st = emit_code(&L, out);
     size_t kt_len = 0;
     uint8_t *kt = st ? NULL : build_ktable(&L, g->n_nodes, &kt_len);
@@ -226,6 +252,7 @@ static qc_status cpu_lower(const qc_graph *g, const qc_plan *plan, const qc_comp
         st = qc_code_sections_add(out, QC_CPU_SEC_PACKED, QC_TARGET_CPU, L.packed.p, L.packed.len);
         L.packed.p = NULL;
     }
+    free(L.row_local);
     free(L.entries.p);
     free(L.strings.p);
     free(L.packed.p);

@@ -88,6 +88,7 @@ static size_t desc_bytes(const qc_tensor_desc *d) {
  * has checked every slot fits the arena at this batch. */
 static uint8_t *slot(const qc_hal_launch *l, int32_t v) {
     const qc_rt_value *rv = &l->model->values[v];
+    if (l->host_values && l->host_values[v]) return (uint8_t *)(uintptr_t)l->host_values[v];
     return (uint8_t *)l->arena->host + rv->off_a + rv->off_b * l->batch;
 }
 
@@ -179,6 +180,7 @@ const qc_hal_driver qc_hal_ref_driver = {
     .name = "ref",
     .target = QC_TARGET_REF,
     .priority = 0,   /* the fallback: every compiled backend outranks it */
+    .host_memory = true,
     .create = ref_create,
     .destroy = ref_destroy,
     .alloc = ref_alloc,

@@ -90,7 +90,9 @@ typedef struct qc_tensor {
     void *data;
 } qc_tensor;
 
-/* Allocates zeroed storage for `desc` (which must have no symbolic dim). */
+/* Allocates zeroed storage for `desc` (which must have no symbolic dim),
+ * 64-byte aligned: such an input is read in place by the host devices
+ * instead of being copied into the session's arena. */
 qc_status qc_tensor_alloc(const qc_tensor_desc *desc, qc_tensor *out);
 void qc_tensor_release(qc_tensor *t);
 
