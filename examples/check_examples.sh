@@ -3,12 +3,42 @@
 #  jit: host_app imports, compiles in memory and runs test models.
 #  aot: aot_app links libqcrt only (readelf), runs a .qcm from `qcomp compile`,
 #       and prints exactly what host_app prints for the same model.
+#  static: check_examples.sh static AOT_STATIC AOT_APP QCOMP — the program with
+#       the seed FNN linked in prints exactly what aot_app prints for the .qcm
+#       of the same compile (cpu, x86-64-v3), links libqcrt and no LLVM.
 set -u
 mode=$1 host=$2 aot=$3 qcomp=$4
 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 models="seed_fnn digits_cnn_qdq transformer_block"
+
+if [ "$mode" = static ]; then
+  static=$2
+  needed=$(readelf -d "$static" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+  echo "aot_static NEEDED: $(echo $needed)"
+  echo "$needed" | grep -q '^libqcrt\.so' || { echo "FAIL aot_static does not link libqcrt"; fail=1; }
+  if echo "$needed" | grep -qE '^lib(qcomp|LLVM)'; then echo "FAIL aot_static links the compiler"; fail=1; fi
+  "$qcomp" compile tests/models/seed_fnn/model.onnx --target cpu --cpu x86-64-v3 -o "$tmp/m.qcm" ||
+    { echo "FAIL qcomp compile"; exit 1; }
+  for b in 1 3 1000; do
+    "$static" $b cpu >"$tmp/s.out" 2>&1 || { echo "FAIL aot_static $b:"; cat "$tmp/s.out"; fail=1; continue; }
+    "$aot" "$tmp/m.qcm" $b cpu >"$tmp/a.out" 2>&1 || { echo "FAIL aot_app $b:"; cat "$tmp/a.out"; fail=1; continue; }
+    grep -q "on device 'cpu'" "$tmp/s.out" || { echo "FAIL aot_static not on cpu:"; head -1 "$tmp/s.out"; fail=1; }
+    if ! diff <(tail -n +2 "$tmp/s.out") <(tail -n +2 "$tmp/a.out") >/dev/null; then
+      echo "FAIL batch $b: aot_static and aot_app differ"; diff "$tmp/s.out" "$tmp/a.out" | head; fail=1
+    else
+      echo "batch $b: static == artifact ($(tail -n +2 "$tmp/s.out" | wc -l) outputs)"
+    fi
+  done
+  # The object path rejects what it cannot do, leaving no files.
+  if "$qcomp" compile tests/models/seed_fnn/model.onnx --target ref --emit-object "$tmp/x.o" 2>"$tmp/err" ||
+     ! grep -q "needs the cpu target" "$tmp/err" || [ -e "$tmp/x.o" ]; then
+    echo "FAIL --emit-object without cpu:"; cat "$tmp/err"; fail=1
+  fi
+  [ $fail = 0 ] && echo "examples_static: ok"
+  exit $fail
+fi
 
 if [ "$mode" = jit ]; then
   for m in $models; do

@@ -1,12 +1,15 @@
-/* cli_compile.c — `qcomp compile MODEL [--target ref,cpu,...] [--cpu NAME] -o OUT.qcm [--batch N]`.
+/* cli_compile.c — `qcomp compile MODEL [--target ref,cpu,...] [--cpu NAME] -o OUT.qcm [--batch N]
+ * [--emit-object M.o [--emit-header M.h] [--name IDENT]]`.
  *
  * Loads and verifies a model (.qcir or .onnx), optionally fixes its symbolic
  * batch dim, runs the compile pipeline (const_fold, dce, then qdq_fold and
  * fuse where those passes exist), plans memory and writes a .qcm artifact
- * (docs/artifact.md). The output appears atomically: on any error no file
- * (and no partial file) is left at OUT. */
+ * (docs/artifact.md) and/or, for the cpu target, an object + header for
+ * static linking (qc_model_load_static). Outputs appear atomically: on any
+ * error no file (and no partial file) is left behind. */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compiler/target.h"
@@ -21,13 +24,14 @@
 #define MAX_BATCH 1000000000L
 
 typedef struct compile_opts {
-    const char *model, *out, *target, *cpu;
+    const char *model, *out, *target, *cpu, *object, *header, *name;
     long batch;   /* -1: keep the symbolic dim */
 } compile_opts;
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: qcomp compile MODEL -o OUT.qcm [--target T[,T...]] [--cpu NAME] [--batch N]\n"
+            "                     [--emit-object M.o [--emit-header M.h] [--name IDENT]]\n"
             "\n"
             "Compiles MODEL (a .qcir text IR file or an .onnx model) to a .qcm artifact\n"
             "that `qcomp run` and libqcrt load.\n"
@@ -41,6 +45,12 @@ static void usage(FILE *f) {
             "                     name (x86-64-v3, x86-64-v4, sapphirerapids, znver4, ...)\n"
             "  --batch N          fix the model's symbolic batch dim to N (default: keep\n"
             "                     it symbolic, bound when the model runs)\n"
+            "  --emit-object M.o  cpu target: also write the kernels and the artifact\n"
+            "                     image as an ELF object to link into a program, which\n"
+            "                     loads it with qc_model_load_static (-o is then optional)\n"
+            "  --emit-header M.h  with --emit-object: the C header declaring it\n"
+            "  --name IDENT       the object's model is qcm_IDENT (default: from the\n"
+            "                     graph name)\n"
             "\n"
             "Exit status: 0 ok, 1 error, 2 usage.\n",
             qc_compile_targets_available());
@@ -73,6 +83,15 @@ static int parse_args(int argc, char **argv, compile_opts *o) {
         } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--cpu", &v))) {
             if (m < 0) return usage_error();
             o->cpu = v;
+        } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--emit-object", &v))) {
+            if (m < 0) return usage_error();
+            o->object = v;
+        } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--emit-header", &v))) {
+            if (m < 0) return usage_error();
+            o->header = v;
+        } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--name", &v))) {
+            if (m < 0) return usage_error();
+            o->name = v;
         } else if ((m = qc_cli_option(CMD, argc, argv, &i, "--batch", &v))) {
             if (m < 0) return usage_error();
             if (!qc_cli_parse_int(v, 1, MAX_BATCH, &o->batch)) {
@@ -94,8 +113,12 @@ static int parse_args(int argc, char **argv, compile_opts *o) {
         qc_cli_error(CMD, "no MODEL given");
         return usage_error();
     }
-    if (!o->out) {
-        qc_cli_error(CMD, "no output given (-o OUT.qcm)");
+    if (!o->out && !o->object) {
+        qc_cli_error(CMD, "no output given (-o OUT.qcm, or --emit-object M.o)");
+        return usage_error();
+    }
+    if ((o->header || o->name) && !o->object) {
+        qc_cli_error(CMD, "--emit-header and --name go with --emit-object");
         return usage_error();
     }
     return -1;
@@ -116,15 +139,26 @@ static qc_status compile_model(const compile_opts *o) {
     qc_compile_options_init(&co);
     co.targets = o->target;
     co.cpu = o->cpu;
+    co.emit_object = o->object;
+    co.emit_header = o->header;
+    co.static_name = o->name;
     uint32_t targets;
     qc_status st = qc_target_list_parse(o->target, &targets);   /* fail before loading */
     if (st) return st;
+    if (o->object && !(targets & (1u << QC_TARGET_CPU)))
+        return qc_error(QC_ERR_INVALID, "--emit-object needs the cpu target (--target cpu)");
     qc_graph *g = NULL;
     st = qc_cli_load_model(o->model, true, &g);
     if (st) return st;
     if (o->batch > 0 && g->batch) st = bind_batch(g, o->batch);
     if (!st) st = qc_cli_name_file(qc_compile_optimize(g), o->model);
-    if (!st) st = qc_cli_name_file(qc_compile_to_file(g, &co, o->out), o->model);
+    if (!st && o->out) st = qc_cli_name_file(qc_compile_to_file(g, &co, o->out), o->model);
+    if (!st && !o->out) {   /* the object (and header) only */
+        void *img = NULL;
+        size_t len = 0;
+        st = qc_cli_name_file(qc_compile_to_memory_opts(g, &co, &img, &len), o->model);
+        free(img);
+    }
     qc_graph_destroy(g);
     return st;
 }

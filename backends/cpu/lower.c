@@ -18,6 +18,7 @@
 #include "backends/cpu/gen.h"
 #include "backends/cpu/ktable.h"
 #include "backends/cpu/link.h"
+#include "backends/cpu/static_emit.h"
 #include "compiler/target.h"
 #include "ir/dtype.h"
 #include "passes/memplan.h"
@@ -89,6 +90,7 @@ typedef struct lowering {
     buf entries, strings, packed;
     int32_t n_generated;
     uint8_t *row_local;   /* per node: generated with batch-major units */
+    char (*symbols)[64];  /* per generated kernel, in node order (static objects) */
 } lowering;
 
 /* Records one node: generated (k) or fallback (why). */
@@ -153,7 +155,24 @@ static qc_status lower_node(lowering *L, const qc_graph *g, const qc_plan *plan,
     add_entry(L, &k, NULL, off);
     L->n_generated++;
     L->row_local[i] = k.row_local;
+    memcpy(L->symbols[L->n_generated - 1], k.symbol, sizeof k.symbol);
     return NULL;
+}
+
+/* --emit-object: the image with this target's KTABLE and PACKED (borrowed),
+ * and every kernel, as one object for static linking. */
+static qc_status emit_static(lowering *L, const qc_graph *g, const qc_plan *plan, uint8_t *kt,
+                             size_t kt_len, const qc_compile_options *o) {
+    qc_code_section secs[2] = {{QC_CPU_SEC_KTABLE, QC_TARGET_CPU, kt, kt_len},
+                               {QC_CPU_SEC_PACKED, QC_TARGET_CPU, L->packed.p, L->packed.len}};
+    qc_code_sections view = {.secs = secs, .n = L->packed.len ? 2 : 1};
+    const char **names = calloc((size_t)L->n_generated + 1, sizeof *names);
+    if (!names) return qc_error(QC_ERR_NOMEM, "cpu: out of memory");
+    for (int32_t i = 0; i < L->n_generated; i++) names[i] = L->symbols[i];
+    qc_cpu_ktable_view kv = {L->n_generated, names};
+    qc_status st = qc_cpu_emit_static(&L->cg, g, plan, &view, &kv, o);
+    free(names);
+    return st;
 }
 
 /* Marks the chain heads in the finished entries (chain.c decides). */
@@ -238,7 +257,10 @@ static qc_status cpu_lower(const qc_graph *g, const qc_plan *plan, const qc_comp
         st = qc_error(QC_ERR_INVALID, "cpu: the JIT runs on this host; --cpu '%s' is for AOT only",
                       o && o->cpu ? o->cpu : "");
     L.row_local = st ? NULL : calloc((size_t)g->n_nodes + 1, 1);
-    if (!st && !L.row_local) st = qc_error(QC_ERR_NOMEM, "cpu: out of memory");
+    L.symbols = st ? NULL : calloc((size_t)g->n_nodes + 1, sizeof *L.symbols);
+    if (!st && (!L.row_local || !L.symbols)) st = qc_error(QC_ERR_NOMEM, "cpu: out of memory");
+    if (!st && o && o->emit_object && out->jit)
+        st = qc_error(QC_ERR_INVALID, "cpu: a static object is written by an AOT compile, not the JIT");
     for (int32_t i = 0; i < g->n_nodes && !st; i++) st = lower_node(&L, g, plan, i);
     if (!st && (L.entries.oom || L.strings.oom || L.packed.oom))
         st = qc_error(QC_ERR_NOMEM, "cpu: out of memory building the kernel table");
@@ -247,12 +269,15 @@ static qc_status cpu_lower(const qc_graph *g, const qc_plan *plan, const qc_comp
     size_t kt_len = 0;
     uint8_t *kt = st ? NULL : build_ktable(&L, g->n_nodes, &kt_len);
     if (!st && !kt) st = qc_error(QC_ERR_NOMEM, "cpu: out of memory building the kernel table");
+    if (!st && o && o->emit_object) st = emit_static(&L, g, plan, kt, kt_len, o);
+    if (st) free(kt);
     if (!st) st = qc_code_sections_add(out, QC_CPU_SEC_KTABLE, QC_TARGET_CPU, kt, kt_len);
     if (!st && L.packed.len) {
         st = qc_code_sections_add(out, QC_CPU_SEC_PACKED, QC_TARGET_CPU, L.packed.p, L.packed.len);
         L.packed.p = NULL;
     }
     free(L.row_local);
+    free(L.symbols);
     free(L.entries.p);
     free(L.strings.p);
     free(L.packed.p);

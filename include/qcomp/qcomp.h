@@ -48,6 +48,12 @@ typedef struct qc_compile_options {
      * with its features detected at compile time) or an LLVM CPU name such
      * as "x86-64-v3", "x86-64-v4", "sapphirerapids", "znver4". */
     const char *cpu;
+    /* cpu target, for static linking (qc_model_load_static): also write an
+     * ELF object holding the kernels and the artifact image, and a C header
+     * declaring `extern const qc_static_model qcm_<static_name>;`. NULL: no. */
+    const char *emit_object;
+    const char *emit_header;          /* NULL: no header */
+    const char *static_name;          /* C identifier; NULL: made from the graph name */
 } qc_compile_options;
 
 void qc_compile_options_init(qc_compile_options *o);

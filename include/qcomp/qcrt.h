@@ -140,6 +140,28 @@ typedef enum qc_load_mode {
 qc_status qc_model_load_file(qc_runtime *rt, const char *path, qc_model **out);
 qc_status qc_model_load_memory(qc_runtime *rt, const void *buf, size_t len, qc_load_mode mode,
                                qc_model **out);
+
+/* A model linked into the program: `qcomp compile MODEL --target cpu
+ * --emit-object m.o --emit-header m.h` writes an ELF object defining one
+ * qc_static_model (the artifact image without a shared-object section, and
+ * its cpu kernels as plain functions) and a header declaring it; link m.o
+ * and libqcrt, then qc_model_load_static(rt, &qcm_NAME, &m). No file, no
+ * dlopen and no LLVM at run time; the image is borrowed (it is static). */
+typedef struct qc_static_kernel {
+    const char *symbol;
+    void *fn;
+} qc_static_kernel;
+#define QC_STATIC_MODEL_ABI 1u
+typedef struct qc_static_model {
+    uint32_t abi;                     /* QC_STATIC_MODEL_ABI */
+    uint32_t target;                  /* the code's target id (cpu), set by qcomp */
+    const unsigned char *image;
+    uint64_t image_len;
+    const qc_static_kernel *kernels;
+    uint64_t n_kernels;
+} qc_static_model;
+qc_status qc_model_load_static(qc_runtime *rt, const qc_static_model *sm, qc_model **out);
+
 void qc_model_retain(qc_model *m);
 void qc_model_release(qc_model *m);   /* NULL is a no-op */
 
