@@ -31,6 +31,7 @@ PACKAGES=(
   mesa-vulkan-drivers # lavapipe: Vulkan on the CPU, so vulkan tests run without a GPU
   vulkan-tools      # vulkaninfo
   spirv-tools       # spirv-val: validates generated SPIR-V in tests
+  vulkan-validationlayers # VK_LAYER_KHRONOS_validation: tests/vulkan/validation.sh, zero errors
   # benchmarks
   python3-matplotlib # bench/plot.py
   hyperfine         # timing whole commands
