@@ -40,10 +40,14 @@ static qc_status print_table(const qc_model_data *m, FILE *f) {
         fprintf(f, "  %4d %-24s %-18s ", (int)i, n->name ? n->name : "",
                 qc_op_get_info(n->op)->name);
         if (e->kind == QC_CPU_KT_GENERATED)
-            fprintf(f, "generated: %s [%s, grain %lld%s]\n", e->text, e->symbol,
-                    (long long)e->grain, e->packed_len ? ", packed" : "");
+            fprintf(f, "generated: %s [%s, grain %lld, %u ps/unit%s]\n", e->text, e->symbol,
+                    (long long)e->grain, e->cost_ps, e->packed_len ? ", packed" : "");
         else
             fprintf(f, "ref fallback: %s\n", e->text);
+        if (e->chain)
+            fprintf(f, "       ^ chain head: nodes %d..%d run in blocks of batch rows "
+                       "(%u arena bytes per row)\n",
+                    (int)i, (int)(i + (int32_t)e->chain - 1), e->row_bytes);
     }
     qc_cpu_ktable_free(&t);
     return NULL;

@@ -63,6 +63,7 @@ typedef struct cpu_model {
     void *dl;                 /* dlopen handle (AOT), or NULL */
     cpu_prof *prof;           /* [n], or NULL when not profiling */
     int64_t inline_ps;        /* nodes with less estimated work run inline */
+    int64_t chain_bytes;      /* a chain block's target arena footprint */
     const qc_model_data *m;   /* for the profile's node names */
 } cpu_model;
 
@@ -244,6 +245,8 @@ static qc_status cpu_model_open(qc_device *d, const qc_model_data *m, void **sta
         cm->m = m;
         const char *ie = getenv("QC_CPU_INLINE_US");   /* a tuning knob, undocumented */
         cm->inline_ps = ie ? (int64_t)(atof(ie) * 1e6) : QC_CPU_INLINE_PS;
+        const char *be = getenv("QC_CPU_CHAIN_BYTES");   /* a tuning knob (backend-cpu.md) */
+        cm->chain_bytes = be && atoll(be) > 0 ? atoll(be) : QC_CPU_CHAIN_BLOCK_BYTES;
         if (pe && *pe && strcmp(pe, "0") != 0) {
             cm->prof = calloc((size_t)t.n + 1, sizeof *cm->prof);
             if (!cm->prof) st = qc_error(QC_ERR_NOMEM, "cpu: out of memory");
@@ -332,11 +335,10 @@ static void run_blocks(void *ctx, int64_t begin, int64_t end, int32_t worker) {
     }
 }
 
-static int64_t chain_block_rows(const qc_device *d, const cpu_kernel *head, int64_t rows) {
+static int64_t chain_block_rows(const qc_device *d, const cpu_model *cm, const cpu_kernel *head,
+                                int64_t rows) {
     int64_t threads = d->pool ? qc_threadpool_size(d->pool) : 1;
-    const char *be = getenv("QC_CPU_CHAIN_BYTES");   /* tuning experiment */
-    int64_t bytes = be ? atoll(be) : QC_CPU_CHAIN_BLOCK_BYTES;
-    int64_t block = bytes / (head->row_bytes ? head->row_bytes : 1);
+    int64_t block = cm->chain_bytes / (head->row_bytes ? head->row_bytes : 1);
     int64_t balanced = (rows + 2 * threads - 1) / (2 * threads);
     if (block > balanced) block = balanced;
     if (block >= 8) block -= block % 8;   /* whole int8 micro-kernel row blocks */
@@ -369,7 +371,7 @@ static qc_status launch_chain(qc_device *d, const cpu_model *cm, const qc_hal_la
     }
     int64_t rows = l->batch;
     if (rows <= 0) return NULL;   /* every chain node's units are b * batch */
-    chain_job j = {len, head, args, rows, chain_block_rows(d, head, rows)};
+    chain_job j = {len, head, args, rows, chain_block_rows(d, cm, head, rows)};
     int64_t blocks = (rows + j.block - 1) / j.block;
     /* as for single nodes: too little work to be worth the pool runs inline */
     double ps = 0;
