@@ -6,9 +6,11 @@
  * inclusive, so a node's inputs and outputs always conflict unless the pair
  * is merged in place. With QC_PLAN_ROW_CHAINS (the compile does it when the
  * cpu target is built), every value a row-local run (passes/row_chain.h)
- * touches lives across the whole run, so that the cpu device may execute
- * the run block of batch rows by block, interleaving its nodes; the price is
- * arena space: a run's buffers no longer share slots.
+ * reads from before it or leaves for after it lives across the whole run, so
+ * that the cpu device may execute the run block of batch rows by block,
+ * interleaving its nodes; values internal to the run keep their normal
+ * liveness (the device holds them in per-block scratch, never in their
+ * slots).
  *
  * Sizes are linear in the batch N (a + b*N). Blocks are placed largest first
  * (by b, then a) at the best-fitting candidate offset: 0 or the aligned end of
@@ -150,7 +152,9 @@ static qc_status live_compute(const qc_graph *g, bool row_chains, live *l) {
         const qc_node *nd = &g->nodes[n];
         for (int32_t k = 0; k < nd->n_in + nd->n_out; k++) {
             int32_t v = k < nd->n_in ? nd->in[k] : nd->out[k - nd->n_in];
-            if (v < 0) continue;
+            if (v < 0 || qc_row_chain_internal(g->nodes, g->n_nodes, g->outputs, g->n_outputs,
+                                               first, last + 1, v))
+                continue;   /* blocked runs keep it in scratch: normal liveness */
             if (l->start[v] > first) l->start[v] = first;
             if (l->end[v] < last) l->end[v] = last;
         }

@@ -12,13 +12,16 @@
  *    unit u belongs to batch row u / b): the generator says so
  *    (qc_cpu_kernel.row_local) and every non-constant input and output has
  *    the symbolic batch as its leading dim and nowhere else;
- *  - no two arena buffers the chain touches overlap at any batch size,
- *    except a node writing in place over its own input (same slot): reusing
- *    the slot of a dead value is safe node by node, but with blocks
- *    interleaved a later node's block would overwrite rows an earlier node
- *    has not consumed yet. The memory planner keeps every value of a
- *    row-local run (passes/row_chain.h) live across the run, so its slots
- *    are disjoint; this check holds whatever the plan;
+ *  - values internal to the chain (made and used only inside it) live in a
+ *    per-block scratch buffer of the worker, never in the arena (the device
+ *    applies qc_row_chain_internal, the same rule); of the others, no two
+ *    arena slots the chain touches overlap at any batch size, except a node
+ *    writing in place over its own input (same slot): reusing the slot of a
+ *    dead value is safe node by node, but with blocks interleaved a later
+ *    node's block would overwrite rows an earlier node has not consumed
+ *    yet. The memory planner keeps such values live across the row-local
+ *    run (passes/row_chain.h), so their slots are disjoint; this check holds
+ *    whatever the plan (a clashing chain is cut short);
  *  - each node after the first reads a value the chain wrote (a connected
  *    run: nothing is gained otherwise).
  * Chains are greedy and maximal in node order. */
@@ -76,6 +79,39 @@ static bool reads(const qc_graph *g, int32_t node, int32_t v) {
     return false;
 }
 
+/* Node ni reads a value some node of [head, ni) wrote. */
+static bool reads_chain(const qc_graph *g, int32_t head, int32_t ni) {
+    for (int32_t p = head; p < ni; p++)
+        for (int32_t k = 0; k < g->nodes[p].n_out; k++)
+            if (reads(g, ni, g->nodes[p].out[k])) return true;
+    return false;
+}
+
+/* The arena slots of [head, end) that the device really uses: every
+ * non-constant value the nodes touch except those internal to the chain
+ * (they live in per-block scratch). False when there are too many or one is
+ * unplanned. */
+static bool external_slots(const qc_graph *g, const qc_plan *p, int32_t head, int32_t end,
+                           chain *c) {
+    c->n = 0;
+    for (int32_t ni = head; ni < end; ni++) {
+        const qc_node *n = &g->nodes[ni];
+        for (int32_t k = 0; k < n->n_in + n->n_out; k++) {
+            bool out = k >= n->n_in;
+            int32_t v = out ? n->out[k - n->n_in] : n->in[k];
+            if (v < 0 || g->values[v].data || find(c, v) >= 0 ||
+                qc_row_chain_internal(g->nodes, g->n_nodes, g->outputs, g->n_outputs, head, end, v))
+                continue;
+            if (c->n == CHAIN_MAX_VALUES || !slot_of(g, p, v, &c->s[c->n])) return false;
+            int32_t pr = g->values[v].producer;
+            c->s[c->n].written = pr >= head && pr < end;
+            c->s[c->n].writer = c->s[c->n].written ? pr : -1;
+            c->n++;
+        }
+    }
+    return true;
+}
+
 /* Whether the slots of c conflict: a written slot overlapping any other,
  * unless the two are one slot that a node writes in place over its input. */
 static bool conflicts(const qc_graph *g, const chain *c) {
@@ -90,37 +126,30 @@ static bool conflicts(const qc_graph *g, const chain *c) {
     return false;
 }
 
-/* Adds node ni's arena values to c; false if they do not fit or conflict,
- * or if must_read and ni reads no value the chain wrote (c is then
- * unchanged). */
-static bool try_add(const qc_graph *g, const qc_plan *p, chain *c, int32_t ni, bool must_read) {
-    chain t = *c;
-    const qc_node *n = &g->nodes[ni];
-    bool reads_chain = false;
-    for (int32_t k = 0; k < n->n_in + n->n_out; k++) {
-        bool out = k >= n->n_in;
-        int32_t v = out ? n->out[k - n->n_in] : n->in[k];
-        if (v < 0 || g->values[v].data) continue;
-        int32_t at = find(&t, v);
-        if (at >= 0) {
-            if (!out && t.s[at].written) reads_chain = true;
-            if (out) return false;   /* written twice: not a dataflow graph */
-            continue;
+/* Per-row bytes of every non-constant value the chain touches, each once:
+ * the device's block-size hint. */
+static uint32_t row_bytes_of(const qc_graph *g, int32_t head, int32_t end) {
+    int32_t seen[CHAIN_MAX_VALUES], n_seen = 0;
+    int64_t sum = 0;
+    for (int32_t ni = head; ni < end; ni++) {
+        const qc_node *n = &g->nodes[ni];
+        for (int32_t k = 0; k < n->n_in + n->n_out; k++) {
+            int32_t v = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
+            bool dup = false;
+            for (int32_t i = 0; i < n_seen && !dup; i++) dup = seen[i] == v;
+            int64_t sa = 0, sb = 0;
+            if (v < 0 || g->values[v].data || dup || n_seen == CHAIN_MAX_VALUES ||
+                qc_plan_value_size(g, v, &sa, &sb))
+                continue;
+            seen[n_seen++] = v;
+            sum += sb;
         }
-        if (t.n == CHAIN_MAX_VALUES || !slot_of(g, p, v, &t.s[t.n])) return false;
-        t.s[t.n].written = out;
-        t.s[t.n].writer = out ? ni : -1;
-        t.n++;
     }
-    if ((must_read && !reads_chain) || conflicts(g, &t)) return false;
-    *c = t;
-    return true;
+    return sum <= 0 ? 1u : sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
 }
 
-static uint32_t row_bytes_of(const chain *c) {
-    int64_t sum = 0;
-    for (int32_t i = 0; i < c->n; i++) sum += c->s[i].end_b - c->s[i].start_b;
-    return sum <= 0 ? 1u : sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+static bool joins(const qc_graph *g, const uint8_t *row_local, int32_t ni) {
+    return row_local[ni] && qc_row_chain_shapes_ok(g, &g->nodes[ni]);
 }
 
 void qc_cpu_plan_chains(const qc_graph *g, const qc_plan *plan, const uint8_t *row_local,
@@ -131,19 +160,17 @@ void qc_cpu_plan_chains(const qc_graph *g, const qc_plan *plan, const uint8_t *r
     chain *c = malloc(sizeof *c);
     if (!c) return;   /* no chains: node by node is always correct */
     for (int32_t head = 0; head < g->n_nodes;) {
-        c->n = 0;
-        if (!row_local[head] || !qc_row_chain_shapes_ok(g, &g->nodes[head]) ||
-            !try_add(g, plan, c, head, false)) {
+        if (!joins(g, row_local, head)) {
             head++;
             continue;
         }
         int32_t end = head + 1;
-        while (end < g->n_nodes && row_local[end] && qc_row_chain_shapes_ok(g, &g->nodes[end]) &&
-               try_add(g, plan, c, end, true))
-            end++;
+        while (end < g->n_nodes && joins(g, row_local, end) && reads_chain(g, head, end)) end++;
+        /* The longest prefix whose arena slots cannot clash. */
+        while (end - head >= 2 && (!external_slots(g, plan, head, end, c) || conflicts(g, c))) end--;
         if (end - head >= 2) {
             chain_len[head] = (uint32_t)(end - head);
-            row_bytes[head] = row_bytes_of(c);
+            row_bytes[head] = row_bytes_of(g, head, end);
         }
         head = end;
     }

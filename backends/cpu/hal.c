@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "backends/cpu/hal_ktable.h"
+#include "ir/dtype.h"
+#include "passes/row_chain.h"
 #include "runtime/hal.h"
 
 #define CPU_MAX_IO 64
@@ -34,6 +36,8 @@
 #define QC_CPU_CHAIN_BLOCK_BYTES 49152
 #define QC_CPU_CHAIN_MAX_NODES 64
 #define QC_CPU_CHAIN_MAX_IO 1024
+/* The most block scratch one worker gets (values internal to a chain). */
+#define QC_CPU_CHAIN_SCRATCH_MAX (INT64_C(1) << 20)
 
 struct qc_device {
     qc_threadpool *pool;
@@ -46,8 +50,14 @@ typedef struct cpu_kernel {
     const void *packed;
     uint32_t chain;           /* head of a chain of this many nodes, or 0 */
     uint32_t row_bytes;
+    struct chain_plan *cp;    /* chain head: where its internal values live */
     bool in_chain;            /* a chain's non-head node: its head runs it */
 } cpu_kernel;
+
+typedef struct chain_plan chain_plan;
+static qc_status chain_plan_make(const qc_model_data *m, int32_t head, int32_t len,
+                                 chain_plan **out);
+static void chain_plan_free(chain_plan *cp);
 
 /* QC_CPU_PROFILE=1 (read at model load): each node's launch is timed and,
  * when the model closes, its mean and last time are printed to stderr with
@@ -194,6 +204,7 @@ static void cpu_model_close(qc_device *d, void *state) {
     if (!cm) return;
     if (cm->prof) print_profile(cm);
     if (cm->dl) dlclose(cm->dl);
+    for (int32_t i = 0; cm->k && i < cm->n; i++) chain_plan_free(cm->k[i].cp);
     free(cm->prof);
     free(cm->k);
     free(cm);
@@ -234,6 +245,8 @@ static qc_status cpu_model_open(qc_device *d, const qc_model_data *m, void **sta
     for (int32_t i = 0; !st && chains && i < t.n; i++) {
         uint32_t len = t.e[i].chain;
         if (len < 2 || len > QC_CPU_CHAIN_MAX_NODES) continue;
+        st = chain_plan_make(m, i, (int32_t)len, &cm->k[i].cp);
+        if (st) break;
         cm->k[i].chain = len;
         cm->k[i].row_bytes = t.e[i].row_bytes;
         for (uint32_t j = 1; j < len; j++) cm->k[i + (int32_t)j].in_chain = true;
@@ -318,20 +331,115 @@ static qc_status launch_one(qc_device *d, const cpu_model *cm, const qc_hal_laun
 
 /* ---- chains: consecutive row-local nodes run block of batch rows by block */
 
+/* Built at model open for each chain head: which of the chain's pointer
+ * slots (node by node, inputs then outputs, as launch_chain lays them out)
+ * hold a value internal to the chain (qc_row_chain_internal, the rule the
+ * compiler's chain.c used): those live in the worker's block scratch, never
+ * in their arena slots, which the plan may share with other values. */
+struct chain_plan {
+    int32_t n_io;
+    int32_t *scratch_of;      /* [n_io]: internal value index, or -1 */
+    int32_t n_internal;
+    int64_t *row_bytes;       /* [n_internal]: bytes per batch row (the kernels' stride) */
+    int64_t scratch_row;      /* their sum */
+};
+
+static void chain_plan_free(chain_plan *cp) {
+    if (!cp) return;
+    free(cp->scratch_of);
+    free(cp->row_bytes);
+    free(cp);
+}
+
+static int64_t value_row_bytes(const qc_rt_value *v) {
+    int64_t n = 1;
+    for (int32_t d = 1; d < v->desc.rank; d++) n *= v->desc.dims[d] > 0 ? v->desc.dims[d] : 1;
+    return (int64_t)qc_dtype_bytes(v->desc.dtype, n);
+}
+
+static qc_status chain_plan_make(const qc_model_data *m, int32_t head, int32_t len,
+                                 chain_plan **out) {
+    *out = NULL;
+    chain_plan *cp = calloc(1, sizeof *cp);
+    int32_t io = 0;
+    for (int32_t i = 0; i < len; i++) io += m->nodes[head + i].n_in + m->nodes[head + i].n_out;
+    int32_t *vals = cp ? calloc((size_t)io + 1, sizeof *vals) : NULL;
+    if (cp) {
+        cp->n_io = io;
+        cp->scratch_of = calloc((size_t)io + 1, sizeof *cp->scratch_of);
+        cp->row_bytes = calloc((size_t)io + 1, sizeof *cp->row_bytes);
+    }
+    if (!cp || !vals || !cp->scratch_of || !cp->row_bytes) {
+        free(vals);
+        chain_plan_free(cp);
+        return qc_error(QC_ERR_NOMEM, "cpu: out of memory");
+    }
+    for (int32_t i = 0, at = 0; i < len; i++) {
+        const qc_node *n = &m->nodes[head + i];
+        for (int32_t k = 0; k < n->n_in + n->n_out; k++, at++) {
+            int32_t v = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
+            cp->scratch_of[at] = -1;
+            if (v < 0 || m->values[v].data ||
+                !qc_row_chain_internal(m->nodes, m->n_nodes, m->outputs, m->n_outputs, head,
+                                       head + len, v))
+                continue;
+            int32_t s = 0;
+            while (s < cp->n_internal && vals[s] != v) s++;
+            if (s == cp->n_internal) {
+                vals[s] = v;
+                cp->row_bytes[s] = value_row_bytes(&m->values[v]);
+                cp->scratch_row += cp->row_bytes[s];
+                cp->n_internal++;
+            }
+            cp->scratch_of[at] = s;
+        }
+    }
+    free(vals);
+    *out = cp;
+    return NULL;
+}
+
 typedef struct chain_job {
     int32_t len;
     const cpu_kernel *k;        /* the chain's nodes */
-    const qc_cpu_kargs *args;   /* [len] */
+    const qc_cpu_kargs *args;   /* [len], over ptrs */
+    void *const *ptrs;          /* [cp->n_io]: arena / constant addresses */
+    const chain_plan *cp;
+    const int64_t *soff;        /* [cp->n_internal]: offset in a worker's scratch */
+    uint8_t *scratch;           /* workers x stride bytes, 64-aligned */
+    int64_t stride;
     int64_t rows, block;        /* batch rows, rows per block */
 } chain_job;
 
 static void run_blocks(void *ctx, int64_t begin, int64_t end, int32_t worker) {
-    (void)worker;
     const chain_job *j = ctx;
+    const chain_plan *cp = j->cp;
+    /* This worker's pointer arrays: the shared ones with internal values
+     * redirected into its scratch, shifted so that row r0 of the block
+     * lands at the scratch start (the kernels address rows from unit
+     * indices, which are absolute). */
+    void *ptrs[QC_CPU_CHAIN_MAX_IO];
+    qc_cpu_kargs args[QC_CPU_CHAIN_MAX_NODES];
+    const qc_cpu_kargs *use = j->args;
+    if (cp->n_internal) {
+        memcpy(ptrs, j->ptrs, sizeof(void *) * (size_t)cp->n_io);
+        for (int32_t i = 0; i < j->len; i++) {
+            args[i] = j->args[i];
+            args[i].in = ptrs + (j->args[i].in - j->ptrs);
+            args[i].out = ptrs + (j->args[i].out - j->ptrs);
+        }
+        use = args;
+    }
+    uintptr_t base = (uintptr_t)(j->scratch + (int64_t)worker * j->stride);
     for (int64_t blk = begin; blk < end; blk++) {
         int64_t r0 = blk * j->block, r1 = r0 + j->block < j->rows ? r0 + j->block : j->rows;
+        for (int32_t at = 0; at < cp->n_io; at++) {
+            int32_t s = cp->scratch_of[at];
+            if (s >= 0)
+                ptrs[at] = (void *)(base + (uintptr_t)j->soff[s] - (uintptr_t)(r0 * cp->row_bytes[s]));
+        }
         for (int32_t i = 0; i < j->len; i++)
-            j->k[i].fn(&j->args[i], r0 * j->k[i].units_b, r1 * j->k[i].units_b);
+            j->k[i].fn(&use[i], r0 * j->k[i].units_b, r1 * j->k[i].units_b);
     }
 }
 
@@ -345,23 +453,34 @@ static int64_t chain_block_rows(const qc_device *d, const cpu_model *cm, const c
     return block < 1 ? 1 : block;
 }
 
+static qc_status launch_nodes(qc_device *d, const cpu_model *cm, const qc_hal_launch *l,
+                              int32_t len) {
+    qc_status st = NULL;
+    for (int32_t i = 0; i < len && !st; i++) {
+        qc_hal_launch li = *l;
+        li.node = l->node + i;
+        st = launch_one(d, cm, &li);
+    }
+    return st;
+}
+
 /* The chain at l->node, every node on the same block of rows before the
- * next block; node by node when its argument arrays do not fit here. */
+ * next block, internal values in per-worker scratch. Node by node (always
+ * correct: the plan is valid for that order) when the pointer arrays or a
+ * block's scratch would not fit. */
 static qc_status launch_chain(qc_device *d, const cpu_model *cm, const qc_hal_launch *l) {
     const cpu_kernel *head = &cm->k[l->node];
+    const chain_plan *cp = head->cp;
     int32_t len = (int32_t)head->chain;
     const qc_model_data *m = l->model;
-    int32_t io = 0;
-    for (int32_t i = 0; i < len; i++) io += m->nodes[l->node + i].n_in + m->nodes[l->node + i].n_out;
-    if (io > QC_CPU_CHAIN_MAX_IO) {
-        qc_status st = NULL;
-        for (int32_t i = 0; i < len && !st; i++) {
-            qc_hal_launch li = *l;
-            li.node = l->node + i;
-            st = launch_one(d, cm, &li);
-        }
-        return st;
-    }
+    int64_t rows = l->batch;
+    if (rows <= 0) return NULL;   /* every chain node's units are b * batch */
+    int64_t block = chain_block_rows(d, cm, head, rows);
+    /* (+ 64 per value: each block slot is rounded up to 64 bytes) */
+    int64_t pad = 64 * (int64_t)cp->n_internal;
+    if (cp->scratch_row && block * cp->scratch_row + pad > QC_CPU_CHAIN_SCRATCH_MAX)
+        block = (QC_CPU_CHAIN_SCRATCH_MAX - pad) / cp->scratch_row;
+    if (cp->n_io > QC_CPU_CHAIN_MAX_IO || block < 1) return launch_nodes(d, cm, l, len);
     void *ptrs[QC_CPU_CHAIN_MAX_IO];
     qc_cpu_kargs args[QC_CPU_CHAIN_MAX_NODES];
     for (int32_t i = 0, used = 0; i < len; i++) {
@@ -369,16 +488,24 @@ static qc_status launch_chain(qc_device *d, const cpu_model *cm, const qc_hal_la
         args[i] = node_args(l, &cm->k[l->node + i], l->node + i, ptrs + used, ptrs + used + n->n_in);
         used += n->n_in + n->n_out;
     }
-    int64_t rows = l->batch;
-    if (rows <= 0) return NULL;   /* every chain node's units are b * batch */
-    chain_job j = {len, head, args, rows, chain_block_rows(d, cm, head, rows)};
-    int64_t blocks = (rows + j.block - 1) / j.block;
+    int64_t soff[QC_CPU_CHAIN_MAX_IO], stride = 0;
+    for (int32_t s = 0; s < cp->n_internal; s++) {
+        soff[s] = stride;
+        stride += (block * cp->row_bytes[s] + 63) / 64 * 64;   /* each value 64-aligned */
+    }
+    int64_t blocks = (rows + block - 1) / block;
     /* as for single nodes: too little work to be worth the pool runs inline */
     double ps = 0;
     for (int32_t i = 0; i < len; i++) ps += (double)head[i].cost_ps * (double)head[i].units_b;
-    bool small = ps * (double)rows < (double)cm->inline_ps;
-    if (blocks == 1 || !d->pool || small) run_blocks(&j, 0, blocks, 0);
+    bool serial = blocks == 1 || !d->pool || ps * (double)rows < (double)cm->inline_ps;
+    int64_t workers = serial ? 1 : qc_threadpool_size(d->pool);
+    uint8_t *scratch = NULL;
+    if (stride && !(scratch = aligned_alloc(64, (size_t)(stride * workers))))
+        return qc_error(QC_ERR_NOMEM, "cpu: out of memory for a chain's block scratch");
+    chain_job j = {len, head, args, ptrs, cp, soff, scratch, stride, rows, block};
+    if (serial) run_blocks(&j, 0, blocks, 0);
     else qc_threadpool_parallel_for(d->pool, blocks, run_blocks, &j);
+    free(scratch);
     return NULL;
 }
 
