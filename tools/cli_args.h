@@ -39,6 +39,12 @@ typedef struct qc_model_data qc_model_data;
 
 /* True when the file starts with the .qcm magic. */
 bool qc_cli_is_qcm_file(const char *path);
+
+/* 2 x the multiply-accumulates of g's GEMM / convolution layers with the
+ * symbolic dim bound to batch (tools/cli_work.c); and the same for the model
+ * at path (.onnx, .qcir or .qcm). */
+double qc_cli_graph_ops(const qc_graph *g, int64_t batch);
+qc_status qc_cli_model_ops(const char *path, int64_t batch, double *ops);
 /* Reads and validates an artifact (runtime/model.h); errors name the file. */
 qc_status qc_cli_load_qcm(const char *path, qc_model_data **out);
 /* `inspect --target cpu` (tools/cli_cpu.c): the cpu kernel table of a

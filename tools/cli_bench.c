@@ -67,6 +67,7 @@ typedef struct bench_result {
     double load_ms, quantize_ms, compile_ms;
     double min_ms, p50_ms, p90_ms, mean_ms, max_ms;
     double throughput, cpu_percent, peak_rss_mb;
+    double ops;      /* per run: 2 x MACs of the GEMM / conv layers (0: unknown) */
     bool calibrated_on_input;
     bool compiled;   /* false for a .qcm: loaded as it is */
 } bench_result;
@@ -528,6 +529,9 @@ static void print_table(const bench_opts *o, const bench_result *r) {
     printf("latency     min %.4f  p50 %.4f  p90 %.4f  mean %.4f  max %.4f ms\n", r->min_ms,
            r->p50_ms, r->p90_ms, r->mean_ms, r->max_ms);
     printf("throughput  %.0f inferences/s\n", r->throughput);
+    if (r->ops > 0 && r->p50_ms > 0)
+        printf("work        %.4f GOP per run (2 x MACs of GEMM/conv layers): %.1f GOP/s at p50\n",
+               r->ops / 1e9, r->ops / (r->p50_ms * 1e6));
     printf("cpu         %.1f %% (process CPU time / wall time over the timed runs)\n",
            r->cpu_percent);
     printf("peak rss    %.1f MB\n", r->peak_rss_mb);
@@ -556,11 +560,12 @@ static qc_status write_json(const char *path, const bench_opts *o, const bench_r
             "\"threads\": %d, \"load_ms\": %.4f, \"quantize_ms\": %.4f, \"compile_ms\": %.4f, "
             "\"min_ms\": %.6f, \"p50_ms\": %.6f, \"p90_ms\": %.6f, \"mean_ms\": %.6f, "
             "\"max_ms\": %.6f, \"throughput_per_s\": %.3f, \"cpu_percent\": %.2f, "
-            "\"peak_rss_mb\": %.2f}\n",
+            "\"peak_rss_mb\": %.2f, \"gop_per_run\": %.9f, \"gops_p50\": %.3f}\n",
             r->calibrated_on_input ? "true" : "false", r->compiled ? "true" : "false",
             (long long)r->batch, o->runs, o->warmup,
             (int)r->threads, r->load_ms, r->quantize_ms, r->compile_ms, r->min_ms, r->p50_ms,
-            r->p90_ms, r->mean_ms, r->max_ms, r->throughput, r->cpu_percent, r->peak_rss_mb);
+            r->p90_ms, r->mean_ms, r->max_ms, r->throughput, r->cpu_percent, r->peak_rss_mb,
+            r->ops / 1e9, r->p50_ms > 0 ? r->ops / (r->p50_ms * 1e6) : 0.0);
     qc_status st = NULL;
     if (ferror(f) | (fclose(f) != 0))
         st = qc_error(QC_ERR_IO, "--json %s: write failed: %s", path, strerror(errno));
@@ -609,7 +614,11 @@ static qc_status bench(const bench_opts *o) {
     qc_model *m = NULL;
     st = prepare(rt, o, &m, in, &r);
     if (!st) st = qc_cli_name_file(time_runs(m, o, in, &r), o->model);
-    r.peak_rss_mb = peak_rss_mb();
+    r.peak_rss_mb = peak_rss_mb();   /* before the work count re-reads the model */
+    if (!st) {
+        qc_status ws = qc_cli_model_ops(o->model, r.batch, &r.ops);
+        qc_status_free(ws);   /* the GOP/s line is informative: skipped if unknown */
+    }
     if (!st) print_table(o, &r);
     if (!st && o->json) st = write_json(o->json, o, &r);
     for (int32_t i = 0; i < MAX_IO; i++) qc_tensor_release(&in[i]);

@@ -27,6 +27,10 @@ assert r["throughput_per_s"] > 0 and r["compile_ms"] > 0, r
 # clock granularity on a 3-run sample).
 assert 0 < r["cpu_percent"] <= 100 * r["threads"] + 50, r
 assert 0.5 < r["peak_rss_mb"] < 4096, r
+# The seed FNN (200-128-64-32-16-8-1): 2 x 36,488 MACs per sample.
+if "seed_fnn" in r["model"]:
+    assert abs(r["gop_per_run"] - 2 * 36488 * batch / 1e9) < 1e-9, r
+    assert r["gops_p50"] > 0, r
 PY
 }
 
