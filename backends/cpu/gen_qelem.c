@@ -8,7 +8,8 @@
  * exact small integer), one fp32 add or multiply, then qc_quantize: a real
  * fp32 divide by C_scale (not a multiply by its reciprocal, which rounds
  * differently), rint (round half to even in the default FP environment),
- * NaN -> 0, saturate against lo - zp / hi - zp, + zp. Plain fadd/fmul/fdiv
+ * NaN -> 0, saturate against lo - zp / hi - zp, + zp, then the optional
+ * act_min / act_max clamp (a Relu / Clip qdq_fold folded in). Plain fadd/fmul/fdiv
  * without fast-math flags: LLVM never contracts them into an FMA. Scales and
  * zero points are read from the node's inputs at run time, so they need not
  * be constants.
@@ -39,6 +40,7 @@ typedef struct qdim {
 typedef struct qelem {
     bool mul;
     qc_dtype t;                    /* of A, B and C */
+    int32_t lo, hi;                /* the output range: t's, narrowed by act_min / act_max */
     int32_t nd;                    /* collapsed static dims; d[nd - 1] is the inner one */
     qdim d[QE_MAX_DIMS];
     bool batch;                    /* output dim 0 is the symbolic batch */
@@ -91,6 +93,13 @@ static qc_status analyze(const qc_graph *g, const qc_node *n, qelem *q) {
     q->t = to->dtype;
     if (!is_q8(q->t) || ta->dtype != q->t || tb->dtype != q->t)
         return qc_error(QC_ERR_UNSUPPORTED, "A, B, C not one of u8 / i8");
+    int64_t lo, hi;
+    qc_dtype_int_range(q->t, &lo, &hi);
+    int64_t amin = qc_attr_int(n, "act_min", lo), amax = qc_attr_int(n, "act_max", hi);
+    if (amin < lo || amax > hi || amin > amax)
+        return qc_error(QC_ERR_UNSUPPORTED, "act_min/act_max outside the output type");
+    q->lo = (int32_t)amin;
+    q->hi = (int32_t)amax;
     static const int32_t scales[3] = {1, 4, 6}, zps[3] = {2, 5, 7};
     for (int32_t k = 0; k < 3; k++) {
         qc_status st = check_param(g, n, scales[k], true, q->t);
@@ -199,20 +208,22 @@ static LLVMValueRef operand(qe_ctx *c, int32_t w, LLVMValueRef base, bool runs, 
     return dequant(c, w, v, zp, scale);
 }
 
-/* qc_quantize(r, sc, zc, lo, hi) on w lanes, stored as 8 bits at base + j. */
+/* qc_quantize(r, sc, zc, lo, hi) on w lanes, stored as 8 bits at base + j.
+ * The act_min / act_max clamp after it is the same select with narrower
+ * bounds: they lie inside the type's range, so clamp(Q(r), amin, amax) is
+ * amin where r <= amin - zp, amax where r >= amax - zp, else r + zp. */
 static void quantize_store(qe_ctx *c, int32_t w, LLVMValueRef r, LLVMValueRef base,
                            LLVMValueRef j) {
     qc_cpu_fn *f = c->f;
     LLVMBuilderRef b = f->b;
-    bool sgn = c->q->t == QC_I8;
     r = LLVMBuildFDiv(b, r, qc_cpu_splat(f, w, c->sc), "");
     r = qc_cpu_intrin(f, "llvm.rint", LLVMTypeOf(r), &r, 1);
     LLVMValueRef nan = LLVMBuildFCmp(b, LLVMRealUNO, r, r, "");
     r = LLVMBuildSelect(b, nan, qc_cpu_fconst(f, w, 0.0), r, "");
     LLVMValueRef zpv = splat_any(f, w, c->zc);
     LLVMValueRef zpf = LLVMBuildSIToFP(b, zpv, LLVMTypeOf(r), "");
-    LLVMValueRef lo = LLVMBuildFSub(b, qc_cpu_fconst(f, w, sgn ? -128.0 : 0.0), zpf, "");
-    LLVMValueRef hi = LLVMBuildFSub(b, qc_cpu_fconst(f, w, sgn ? 127.0 : 255.0), zpf, "");
+    LLVMValueRef lo = LLVMBuildFSub(b, qc_cpu_fconst(f, w, c->q->lo), zpf, "");
+    LLVMValueRef hi = LLVMBuildFSub(b, qc_cpu_fconst(f, w, c->q->hi), zpf, "");
     r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLE, r, lo, ""), lo, r, "");
     r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGE, r, hi, ""), hi, r, "");
     LLVMValueRef v = LLVMBuildAdd(b, LLVMBuildFPToSI(b, r, ivt(f->i32, w), ""), zpv, "");
@@ -308,10 +319,14 @@ qc_status qc_cpu_gen_qelem(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
     k->units_a = q.batch ? 0 : q.units;
     k->units_b = q.batch ? q.units : 0;
     k->grain = (QE_GRAIN_ELEMS + q.blk - 1) / q.blk;
-    /* ~60 ps per element at x16 (two widen+convert, the divide), scaled for
-     * narrower vectors, plus the per-unit index arithmetic */
-    k->cost_ps = qc_cpu_cost_ps(60.0 * 16.0 / f.vw * (double)q.blk + 2000.0);
-    snprintf(k->variant, sizeof k->variant, "qlinear %s %s x%d %dd", q.mul ? "mul" : "add",
-             q.t == QC_I8 ? "i8" : "u8", (int)f.vw, (int)q.nd);
+    /* measured ~150-175 ps per element at x16 on znver5, bound by the
+     * vdivps the exact quantize needs (one per 16 lanes, ~5 cycles); scaled
+     * for narrower vectors; plus the per-unit index arithmetic */
+    k->cost_ps = qc_cpu_cost_ps(150.0 * 16.0 / f.vw * (double)q.blk + 2000.0);
+    int64_t tlo, thi;
+    qc_dtype_int_range(q.t, &tlo, &thi);
+    snprintf(k->variant, sizeof k->variant, "qlinear %s %s x%d %dd%s", q.mul ? "mul" : "add",
+             q.t == QC_I8 ? "i8" : "u8", (int)f.vw, (int)q.nd,
+             q.lo > tlo || q.hi < thi ? " clamp" : "");
     return NULL;
 }

@@ -6,7 +6,9 @@
  * scales and zero points including ones that saturate most of the output,
  * scales that make half the results exact ties (round half to even),
  * absent zero points, and scales that are graph inputs rather than
- * constants. Every case runs through the JIT and the AOT artifact, must
+ * constants. Chains DQ, DQ -> Add/Mul -> Relu/Clip -> Q must fold
+ * (qdq_fold) into one node whose ref result equals the chain's bit for
+ * bit. Every case runs through the JIT and the AOT artifact, must
  * have its node generated (not the ref fallback), and must be
  * bit-identical to ref; the vector widths 16 / 8 / 4 are forced through
  * named CPUs where the host can run them. */
@@ -24,6 +26,7 @@ static qc_rng rng;
 /* Reference output elements at the type's bounds and strictly inside: both
  * must occur, or the saturation cases were not exercised. */
 static int64_t n_saturated, n_inside;
+static int n_folded;   /* chains whose folded ref matched the chain's */
 
 static int64_t irand(int64_t lo, int64_t hi) {
     return lo + (int64_t)(qc_rng_next(&rng) % (uint64_t)(hi - lo + 1));
@@ -66,6 +69,7 @@ typedef struct qcase {
     qc_graph *g;
     int64_t batch;
     float runtime_scale;        /* the value of a scale that is a graph input, or 0 */
+    bool chain;                 /* built as DQ, DQ -> Add/Mul -> Relu/Clip -> Q */
 } qcase;
 
 /* An operand shape broadcasting to out: a suffix of its dims, each kept or 1. */
@@ -92,8 +96,41 @@ static void dims_str(const qc_type *t, char *buf, size_t len) {
     if (at < len) snprintf(buf + at, len - at, "]");
 }
 
-static void make_case(int iter, qcase *c) {
+/* The QDQ form qdq_fold turns into one QLinearAdd / QLinearMul with an
+ * output clamp: DQ(a), DQ(b) -> Add/Mul -> Relu | Clip(lo, hi) -> Q. The
+ * clip bounds are random multiples of the output scale (so they land on
+ * and between quantization steps); returns the output value. */
+static int32_t add_chain(qc_graph *g, const int32_t *in, bool mul, qc_type out, float sc,
+                         char *what, size_t len) {
+    qc_type f = out;
+    f.dtype = QC_F32;
+    qc_type ta = g->values[in[0]].type, tb = g->values[in[3]].type;
+    ta.dtype = tb.dtype = QC_F32;
+    int32_t fa = add_value(g, "fa", ta), fb = add_value(g, "fb", tb), r = add_value(g, "r", f);
+    int32_t act = add_value(g, "act", f), y = add_value(g, "y", out), nid = -1;
+    CHECK_OK(qc_graph_add_node(g, QC_OP_DEQUANTIZE_LINEAR, "dqa", in, 3, &fa, 1, &nid));
+    CHECK_OK(qc_graph_add_node(g, QC_OP_DEQUANTIZE_LINEAR, "dqb", in + 3, 3, &fb, 1, &nid));
+    int32_t ab[2] = {fa, fb};
+    CHECK_OK(qc_graph_add_node(g, mul ? QC_OP_MUL : QC_OP_ADD, "op", ab, 2, &r, 1, &nid));
+    if (irand(0, 1)) {
+        CHECK_OK(qc_graph_add_node(g, QC_OP_RELU, "relu", &r, 1, &act, 1, &nid));
+        snprintf(what, len, " Relu");
+    } else {
+        float lo = sc * 0.37f * (float)irand(-150, 60), hi = lo + sc * 0.41f * (float)irand(0, 200);
+        int32_t cl[3] = {r, add_scalar(g, "clo", QC_F32, &lo), add_scalar(g, "chi", QC_F32, &hi)};
+        int32_t n_cl = irand(0, 3) ? 3 : 2;
+        CHECK_OK(qc_graph_add_node(g, QC_OP_CLIP, "clip", cl, n_cl, &act, 1, &nid));
+        snprintf(what, len, " Clip(%.6g%s%.6g)", (double)lo, n_cl == 3 ? "," : ", no max ",
+                 (double)(n_cl == 3 ? hi : 0.0f));
+    }
+    int32_t qin[3] = {act, in[6], in[7]};
+    CHECK_OK(qc_graph_add_node(g, QC_OP_QUANTIZE_LINEAR, "q", qin, 3, &y, 1, &nid));
+    return y;
+}
+
+static void make_case(int iter, bool chain, qcase *c) {
     memset(c, 0, sizeof *c);
+    c->chain = chain;
     bool mul = irand(0, 2) == 0, s8 = irand(0, 1);
     qc_dtype dt = s8 ? QC_I8 : QC_U8;
     qc_type out = {.dtype = dt, .rank = (int32_t)irand(0, 4)};
@@ -149,9 +186,9 @@ static void make_case(int iter, qcase *c) {
     for (int k = 0; k < 3; k++) {
         z[k] = (int32_t)irand(lo, hi);
         zbytes[k] = (uint8_t)z[k];
-        zp_present[k] = irand(0, 4) != 0;
+        zp_present[k] = chain || irand(0, 4) != 0;   /* qdq_fold needs them */
     }
-    bool scale_input = irand(0, 4) == 0;   /* C_scale a graph input */
+    bool scale_input = !chain && irand(0, 4) == 0;   /* C_scale a graph input */
     int32_t in[8];
     in[0] = a;
     in[1] = add_scalar(g, "sa", QC_F32, &sa);
@@ -169,9 +206,22 @@ static void make_case(int iter, qcase *c) {
     }
     in[7] = zp_present[2] ? add_scalar(g, "zc", dt, &zbytes[2]) : -1;
     int32_t n_in = zp_present[2] ? 8 : 7;
-    int32_t y = add_value(g, "y", out), nid = -1;
-    CHECK_OK(qc_graph_add_node(g, mul ? QC_OP_QLINEAR_MUL : QC_OP_QLINEAR_ADD, "q", in, n_in, &y,
-                               1, &nid));
+    char extra[96] = "";
+    int32_t y = -1;
+    if (chain) {
+        y = add_chain(g, in, mul, out, sc, extra, sizeof extra);
+    } else {
+        int32_t nid = -1;
+        y = add_value(g, "y", out);
+        CHECK_OK(qc_graph_add_node(g, mul ? QC_OP_QLINEAR_MUL : QC_OP_QLINEAR_ADD, "q", in, n_in,
+                                   &y, 1, &nid));
+        if (irand(0, 3) == 0) {   /* an output clamp, as qdq_fold writes it */
+            int64_t amin = irand(lo, hi), amax = irand(amin, hi);
+            CHECK_OK(qc_node_set_int(g, nid, "act_min", amin));
+            CHECK_OK(qc_node_set_int(g, nid, "act_max", amax));
+            snprintf(extra, sizeof extra, " act=%lld..%lld", (long long)amin, (long long)amax);
+        }
+    }
     CHECK_OK(qc_graph_add_output(g, y));
     c->g = g;
     char da[48], db[48], dy[48];
@@ -179,11 +229,11 @@ static void make_case(int iter, qcase *c) {
     dims_str(&tb, db, sizeof db);
     dims_str(&out, dy, sizeof dy);
     snprintf(c->what, sizeof c->what,
-             "qelem#%d %s %s a%s b%s y%s batch=%lld sa=%.6g sb=%.6g sc=%.6g%s z=%d/%d/%d "
-             "present=%d%d%d",
-             iter, mul ? "mul" : "add", s8 ? "i8" : "u8", da, db, dy, (long long)c->batch,
+             "%s#%d %s %s a%s b%s y%s batch=%lld sa=%.6g sb=%.6g sc=%.6g%s z=%d/%d/%d "
+             "present=%d%d%d%s",
+             chain ? "chain" : "qelem", iter, mul ? "mul" : "add", s8 ? "i8" : "u8", da, db, dy, (long long)c->batch,
              (double)sa, (double)sb, (double)sc, scale_input ? " (input)" : "", z[0], z[1], z[2],
-             zp_present[0], zp_present[1], zp_present[2]);
+             zp_present[0], zp_present[1], zp_present[2], extra);
 }
 
 static void make_inputs(const qcase *c, qc_tensor *in) {
@@ -196,6 +246,31 @@ static void make_inputs(const qcase *c, qc_tensor *in) {
         if (d.dtype == QC_F32) *(float *)in[i].data = c->runtime_scale;
         else fill_bytes(&in[i]);
     }
+}
+
+/* The first element where two 8-bit tensors of want's shape differ, or -1. */
+static int64_t first_diff(const qc_tensor *got, const qc_tensor *want) {
+    int64_t n = qc_type_numel(&want->desc);
+    for (int64_t i = 0; i < n; i++)
+        if (((const uint8_t *)got->data)[i] != ((const uint8_t *)want->data)[i]) return i;
+    return -1;
+}
+
+/* A chain must have become one QLinearAdd / QLinearMul whose ref kernel
+ * gives exactly what ref gave for the unfused chain. */
+static void check_folded(qcase *c, const qc_tensor *in, const qc_tensor *want) {
+    const qc_graph *g = c->g;
+    bool one = g->n_nodes == 1 &&
+               (g->nodes[0].op == QC_OP_QLINEAR_ADD || g->nodes[0].op == QC_OP_QLINEAR_MUL);
+    EXPECT(one, "%s: not folded into one QLinearAdd/Mul (%d nodes)", c->what, (int)g->n_nodes);
+    qc_tensor fused = {0};
+    CHECK_OK(qc_ref_run(g, in, g->n_inputs, &fused, 1));
+    if (fused.data && want->data) {
+        int64_t bad = first_diff(&fused, want);
+        EXPECT(bad < 0, "%s: folded ref differs from the chain at %lld", c->what, (long long)bad);
+        n_folded++;
+    }
+    qc_tensor_release(&fused);
 }
 
 /* ref, then the compile pipeline, then cpu for `cpu` by JIT (host only)
@@ -213,6 +288,7 @@ static int run_case(qcase *c, const char *cpu) {
         }
     }
     CHECK_OK(qc_compile_optimize(c->g));
+    if (c->chain) check_folded(c, in, &want);
     int runs = 0;
     for (int aot = strcmp(cpu, "native") ? 1 : 0; aot < 2; aot++) {
         qc_tensor got = {0};
@@ -224,10 +300,7 @@ static int run_case(qcase *c, const char *cpu) {
         EXPECT(gen == c->g->n_nodes, "%s (%s): %d of %d nodes generated", c->what, cpu, (int)gen,
                (int)c->g->n_nodes);
         if (got.data && want.data) {
-            int64_t n = qc_type_numel(&want.desc);
-            int64_t bad = -1;
-            for (int64_t i = 0; i < n && bad < 0; i++)
-                if (((uint8_t *)got.data)[i] != ((uint8_t *)want.data)[i]) bad = i;
+            int64_t bad = first_diff(&got, &want);
             EXPECT(bad < 0, "%s (%s, %s): element %lld is %d, ref %d", c->what, cpu,
                    aot ? "aot" : "jit", (long long)bad,
                    bad < 0 ? 0 : (int)((int8_t *)got.data)[bad],
@@ -258,24 +331,25 @@ int main(void) {
      * through x86-64-v2 (sse4.2: rint without libm). */
     struct {
         const char *cpu, *needs;
-        int cases;
-    } cpus[] = {{"native", "", 120}, {"x86-64-v3", "avx2", 30}, {"x86-64-v2", "sse4.2", 30}};
+        int cases, chains;
+    } cpus[] = {{"native", "", 120, 80}, {"x86-64-v3", "avx2", 30, 10}, {"x86-64-v2", "sse4.2", 30, 10}};
     int runs = 0;
     for (size_t i = 0; i < sizeof cpus / sizeof cpus[0]; i++) {
         if (!host_has(cpus[i].needs)) {
             printf("skipped: host cannot run code for %s\n", cpus[i].cpu);
             continue;
         }
-        for (int k = 0; k < cpus[i].cases; k++) {
+        for (int k = 0; k < cpus[i].cases + cpus[i].chains; k++) {
             qcase c;
-            make_case(k, &c);
+            make_case(k, k >= cpus[i].cases, &c);
             runs += run_case(&c, cpus[i].cpu);
         }
     }
     printf("test_cpu_qelem: %d runs compared bit for bit with ref\n", runs);
     printf("test_cpu_qelem: ref elements saturated %lld, inside the range %lld\n",
            (long long)n_saturated, (long long)n_inside);
-    EXPECT(runs > 0, "no case ran");
+    printf("test_cpu_qelem: %d DQ/DQ/op/activation/Q chains folded bit-exactly\n", n_folded);
+    EXPECT(runs > 0 && n_folded > 0, "no case ran");
     EXPECT(n_saturated > 0 && n_inside > 0, "saturating and non-saturating cases both needed");
     return qc_test_summary("test_cpu_qelem");
 }
