@@ -489,6 +489,13 @@ static qc_status infer_qlinear_binary(qc_infer_ctx *ctx) {
         if (!st) st = check_per_tensor(ctx, ZERO_POINTS[k], names[ZERO_POINTS[k]]);
     }
     if (!st) st = qc_infer_broadcast(ctx, &ctx->in[0], &ctx->in[3], &ctx->out[0]);
+    /* The output clamp qdq_fold adds from a Relu / Clip: within C's range. */
+    int64_t lo = 0, hi = 0;
+    if (!st) qc_dtype_int_range(t, &lo, &hi);
+    int64_t amin = qc_attr_int(ctx->node, "act_min", lo), amax = qc_attr_int(ctx->node, "act_max", hi);
+    if (!st && (amin < lo || amax > hi || amin > amax))
+        st = qc_node_error(ctx->node, QC_ERR_INVALID, "act_min %lld / act_max %lld outside %s or crossed",
+                           (long long)amin, (long long)amax, qc_dtype_name(t));
     return st;
 }
 

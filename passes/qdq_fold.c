@@ -13,7 +13,8 @@
  *      folded into the output clamp;
  *   3c. the same without the Q (float output, e.g. a classifier head)
  *       becomes qc.QGemm with a float output (Gemm/MatMul only);
- *   3b. DQ, DQ -> Add/Mul -> Q becomes QLinearAdd / QLinearMul (exact);
+ *   3b. DQ, DQ -> Add/Mul [-> Relu|Clip] -> Q becomes QLinearAdd / QLinearMul,
+ *      the activation folded into an output clamp (exact);
  *   4. QLinearConv -> qc.QConv, QLinearMatMul -> qc.QGemm (same inputs).
  * The internal ops keep the scales and zero points as constant inputs in
  * QLinearConv's layout (so the ref kernels and the artifact stay
@@ -379,9 +380,48 @@ static qc_status fold_compute(fold *f, int32_t ni, bool *changed) {
     return count_uses(f);
 }
 
-/* ---- 3b. DQ, DQ -> Add/Mul -> Q  =>  QLinearAdd / QLinearMul ------------------
+/* ---- 3b. DQ, DQ -> Add/Mul [-> Relu|Clip] -> Q  =>  QLinearAdd / QLinearMul ----
  * Their ref kernels dequantize, add or multiply in float and quantize with
- * ir/quant.h, i.e. exactly the QDQ path's arithmetic, so this is exact. */
+ * ir/quant.h, i.e. exactly the QDQ path's arithmetic, so this is exact.
+ *
+ * An activation in between becomes the output clamp act_min/act_max, also
+ * exactly: with a positive output scale qc_quantize is monotone
+ * non-decreasing, so Q(max(r, 0)) == max(Q(r), Q(0)) and, for lo <= hi,
+ * Q(clamp(r, lo, hi)) == clamp(Q(r), Q(lo), Q(hi)), bit for bit. That needs
+ * r finite (Relu and Clip pass NaN through, where Q maps it to the zero
+ * point): operand scales in (0, 1e15] guarantee it, as |q - zp| <= 255 and
+ * 255e15 squared is far below FLT_MAX. */
+#define BINARY_MAX_SCALE 1e15f
+
+static bool moderate_scale(float s) { return s > 0.0f && s <= BINARY_MAX_SCALE; }
+
+/* The activation clamp [*cmin, *cmax] (quantized units, the type's range
+ * when loose) of a Relu / Clip node act before a Q with scale sy, zero
+ * point zy; false when it cannot be folded exactly. */
+static bool binary_clamp(const qc_graph *g, const qc_node *act, float sy, int32_t zy, int64_t lo,
+                         int64_t hi, int64_t *cmin, int64_t *cmax) {
+    *cmin = lo;
+    *cmax = hi;
+    if (!(sy > 0.0f) || !isfinite(sy)) return false;
+    if (act->op == QC_OP_RELU) {
+        *cmin = qc_quantize(0.0f, sy, zy, (int32_t)lo, (int32_t)hi);
+        return true;
+    }
+    float b[2] = {-INFINITY, INFINITY};
+    for (int32_t k = 1; k < 3; k++) {
+        int32_t v = k < act->n_in ? act->in[k] : -1;
+        if (v < 0) continue;
+        if (!is_const(g, v) || numel_const(g, v) != 1 || g->values[v].type.dtype != QC_F32)
+            return false;
+        b[k - 1] = scalar_f32(g, v);
+        if (isnan(b[k - 1])) return false;
+    }
+    if (b[0] > b[1]) return false;   /* ONNX then gives max everywhere: not a clamp */
+    *cmin = qc_quantize(b[0], sy, zy, (int32_t)lo, (int32_t)hi);
+    *cmax = qc_quantize(b[1], sy, zy, (int32_t)lo, (int32_t)hi);
+    return true;
+}
+
 static qc_status fold_binary(fold *f, int32_t ni, bool *changed) {
     qc_graph *g = f->g;
     qc_node *n = &g->nodes[ni];
@@ -390,7 +430,12 @@ static qc_status fold_binary(fold *f, int32_t ni, bool *changed) {
     if (!da || !db || da->op != QC_OP_DEQUANTIZE_LINEAR || db->op != QC_OP_DEQUANTIZE_LINEAR ||
         !per_tensor_qdq(g, da) || !per_tensor_qdq(g, db))
         return NULL;
-    int32_t qn = sole_consumer(f, n->out[0]);
+    int32_t act = -1, qn = sole_consumer(f, n->out[0]);
+    if (qn >= 0 && (g->nodes[qn].op == QC_OP_RELU || g->nodes[qn].op == QC_OP_CLIP) &&
+        g->nodes[qn].in[0] == n->out[0]) {
+        act = qn;
+        qn = sole_consumer(f, g->nodes[act].out[0]);
+    }
     if (qn < 0 || g->nodes[qn].op != QC_OP_QUANTIZE_LINEAR || !per_tensor_qdq(g, &g->nodes[qn]))
         return NULL;
     const qc_node *q = &g->nodes[qn];
@@ -399,14 +444,26 @@ static qc_status fold_binary(fold *f, int32_t ni, bool *changed) {
     if ((dt != QC_U8 && dt != QC_I8) || g->values[aq].type.dtype != dt ||
         g->values[bq].type.dtype != dt)
         return NULL;
+    int64_t lo, hi;
+    qc_dtype_int_range(dt, &lo, &hi);
+    int64_t cmin = lo, cmax = hi;
+    if (act >= 0 && (!moderate_scale(scalar_f32(g, da->in[1])) ||
+                     !moderate_scale(scalar_f32(g, db->in[1])) ||
+                     !binary_clamp(g, &g->nodes[act], scalar_f32(g, q->in[1]),
+                                   scalar_zp(g, q->in[2]), lo, hi, &cmin, &cmax)))
+        return NULL;
     int32_t in[8] = {aq, da->in[1], da->in[2], bq, db->in[1], db->in[2], q->in[1], q->in[2]};
     qc_status st = set_inputs(n, in, 8);
     if (st) return st;
     n->op = n->op == QC_OP_ADD ? QC_OP_QLINEAR_ADD : QC_OP_QLINEAR_MUL;
+    if (act >= 0 && cmin > lo && (st = qc_node_set_int(g, ni, "act_min", cmin))) return st;
+    if (act >= 0 && cmax < hi && (st = qc_node_set_int(g, ni, "act_max", cmax))) return st;
+    n = &g->nodes[ni];
     g->values[n->out[0]].producer = -1;
     n->out[0] = y;
     g->values[y].producer = ni;
     f->drop[qn] = 1;
+    if (act >= 0) f->drop[act] = 1;
     *changed = true;
     if ((st = set_quant(g, y, in[6], in[7], 0))) return st;
     return count_uses(f);

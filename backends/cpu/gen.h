@@ -71,4 +71,7 @@ qc_status qc_cpu_gen_quant(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
  * whole tensor) and Cast integer -> f32 (gen_dynq.c). */
 qc_status qc_cpu_gen_dynq(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 
+/* QLinearAdd / QLinearMul, u8 / i8, per tensor, broadcasting (gen_qelem.c). */
+qc_status qc_cpu_gen_qelem(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+
 #endif

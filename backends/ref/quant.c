@@ -128,7 +128,9 @@ static qc_status dynamic_quantize_linear(const qc_ref_args *a) {
 
 /* QLinearAdd / QLinearMul (com.microsoft): inputs A, A_scale, A_zp, B,
  * B_scale, B_zp, C_scale, C_zp (zps optional), numpy broadcasting:
- * C = saturate(rint(op(dequant(A), dequant(B)) / C_scale) + C_zp), fp32. */
+ * C = saturate(rint(op(dequant(A), dequant(B)) / C_scale) + C_zp), fp32,
+ * then clamped to the optional act_min / act_max (quantized units: a Relu
+ * or Clip qdq_fold folded in). */
 static qc_status qlinear_binary(const qc_ref_args *a, bool mul) {
     const qc_tensor *ta = qk_in(a, 0), *tb = qk_in(a, 3);
     float sa = qk_scale_at(qk_in(a, 1), 0), sb = qk_scale_at(qk_in(a, 4), 0);
@@ -138,6 +140,7 @@ static qc_status qlinear_binary(const qc_ref_args *a, bool mul) {
     qc_tensor *c = &a->out[0];
     int64_t lo, hi;
     qc_dtype_int_range(c->desc.dtype, &lo, &hi);
+    int64_t amin = qc_attr_int(a->node, "act_min", lo), amax = qc_attr_int(a->node, "act_max", hi);
     const qc_tensor_desc *od = &c->desc;
     int64_t n = qk_numel(c);
     for (int64_t i = 0; i < n; i++) {
@@ -146,7 +149,9 @@ static qc_status qlinear_binary(const qc_ref_args *a, bool mul) {
         float fa = qc_dequantize((int32_t)qc_elem_get_i64(ta->desc.dtype, ta->data, ia), sa, za);
         float fb = qc_dequantize((int32_t)qc_elem_get_i64(tb->desc.dtype, tb->data, ib), sb, zb);
         float r = mul ? fa * fb : fa + fb;
-        qc_elem_set_i64(od->dtype, c->data, i, qc_quantize(r, sc, zc, (int32_t)lo, (int32_t)hi));
+        int64_t v = qc_quantize(r, sc, zc, (int32_t)lo, (int32_t)hi);
+        v = v < amin ? amin : v;
+        qc_elem_set_i64(od->dtype, c->data, i, v > amax ? amax : v);
     }
     return NULL;
 }

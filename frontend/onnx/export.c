@@ -560,6 +560,9 @@ static qc_status adapt_form(exporter *x, const qc_node *n, node_form *f, const c
         if (x->opset < 20) drop_attr(f, "approximate");   /* "none": the contrib op's form */
         return NULL;
     case QC_OP_QLINEAR_ADD: case QC_OP_QLINEAR_MUL:
+        if (find_attr(f, "act_min") || find_attr(f, "act_max"))
+            return qc_error(QC_ERR_UNSUPPORTED, "node '%s': QLinearAdd/Mul with a folded activation "
+                            "clamp (act_min/act_max) has no com.microsoft form", n->name);
         *domain = "com.microsoft";
         return NULL;
     default:

@@ -224,6 +224,7 @@ static void test_fuse_files(void) {
         {"tests/passes/fuse_qdq_relu.qcir", "qdq_fold,fuse", false, 3, QC_OP_QGEMM},
         {"tests/passes/fuse_qdq_add.qcir", "qdq_fold,fuse", true, 5, QC_OP_QLINEAR_ADD},
         {"tests/passes/fold_qdq_float_out.qcir", "qdq_fold,fuse", false, 3, QC_OP_QGEMM},
+        {"tests/passes/fuse_qdq_add_relu.qcir", "qdq_fold,fuse", true, 5, QC_OP_QLINEAR_ADD},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         qc_graph *g = NULL;
@@ -248,6 +249,14 @@ static void test_fuse_files(void) {
                           "%s: float-output qc.QGemm", base);
             else   /* Relu became the clamp */
                 CHECK(qc_attr_int(n, "act_min", -1) == 10);
+        }
+        if (!strcmp(base, "fuse_qdq_add_relu.qcir")) {   /* Relu -> act_min = z3, Clip both */
+            for (int32_t i = 0; i < g->n_nodes; i++) {
+                const qc_node *n = &g->nodes[i];
+                if (n->op == QC_OP_QLINEAR_ADD) CHECK(qc_attr_int(n, "act_min", -1) == 90);
+                if (n->op == QC_OP_QLINEAR_MUL)
+                    CHECK(qc_attr_int(n, "act_min", -1) == 90 && qc_attr_int(n, "act_max", -1) == 165);
+            }
         }
         /* The fused graph round-trips through the text form. */
         char *text = NULL;
