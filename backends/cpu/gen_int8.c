@@ -255,7 +255,7 @@ static void k_step(gen *g, int32_t rows, int32_t np, LLVMValueRef *arow, LLVMVal
  * integral already). */
 static LLVMValueRef round_even(gen *g, LLVMValueRef f) {
     LLVMBuilderRef b = g->b;
-    LLVMTypeRef fty;
+    LLVMTypeRef fty = NULL;
     LLVMTypeRef over = g->vf32;
     if (g->cg->feat.sse41) {
         LLVMValueRef fn = intrinsic(g->cg, "llvm.roundeven", &over, 1, &fty);
@@ -265,7 +265,7 @@ static LLVMValueRef round_even(gen *g, LLVMValueRef f) {
     LLVMValueRef ax = LLVMBuildCall2(b, fty, fabs, &f, 1, "");
     LLVMValueRef two23 = splat(LLVMConstReal(g->f32, 8388608.0), g->lanes);
     LLVMValueRef t = LLVMBuildFSub(b, LLVMBuildFAdd(b, ax, two23, ""), two23, "");
-    LLVMTypeRef cty;
+    LLVMTypeRef cty = NULL;
     LLVMValueRef cs = intrinsic(g->cg, "llvm.copysign", &over, 1, &cty);
     LLVMValueRef args[2] = {t, f};
     t = LLVMBuildCall2(b, cty, cs, args, 2, "");
@@ -336,7 +336,7 @@ static void store_out(gen *g, LLVMValueRef q, LLVMValueRef yrow, LLVMValueRef co
         for (int32_t c = 0; c < g->lanes; c++) mk[c] = LLVMConstInt(i1, c < valid, 0);
         LLVMValueRef mask = LLVMConstVector(mk, (unsigned)g->lanes);
         LLVMValueRef ptr = gep(g, yrow, LLVMBuildMul(b, col, ci64(g, es), ""));
-        LLVMTypeRef vt = LLVMTypeOf(q), over[2] = {vt, g->ptr}, fty;
+        LLVMTypeRef vt = LLVMTypeOf(q), over[2] = {vt, g->ptr}, fty = NULL;
         LLVMValueRef fn = intrinsic(g->cg, "llvm.masked.store", over, 2, &fty);
         LLVMValueRef args[4] = {q, ptr, ci32(g, 1), mask};
         LLVMBuildCall2(b, fty, fn, args, 4, "");

@@ -174,8 +174,8 @@ static int read_npys(const char *dir, const char *prefix, qc_tensor *t, int max,
     int n = 0;
     for (; n < max; n++) {
         char path[1024];
-        snprintf(path, sizeof path, "%s/%s_%d.npy", dir, prefix, n);
-        if (!file_exists(path)) break;
+        int len = snprintf(path, sizeof path, "%s/%s_%d.npy", dir, prefix, n);
+        if (len < 0 || (size_t)len >= sizeof path || !file_exists(path)) break;
         qc_status st = qc_npy_read(path, &t[n]);
         if (st) {
             snprintf(err, errn, "%s", qc_status_message(st));
