@@ -67,6 +67,9 @@ qc_status qc_cpu_gen_gemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu
 qc_status qc_cpu_gen_elementwise(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 qc_status qc_cpu_gen_quant(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 
+/* MaxPool (2-D; u8, i8, f32) and GlobalAveragePool (f32) (gen_pool.c). */
+qc_status qc_cpu_gen_pool(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+
 /* DynamicQuantizeLinear (f32 -> u8, one work unit: the range is over the
  * whole tensor) and Cast integer -> f32 (gen_dynq.c). */
 qc_status qc_cpu_gen_dynq(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
