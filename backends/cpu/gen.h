@@ -58,6 +58,8 @@ typedef qc_status (*qc_cpu_gen_fn)(qc_cpu_cg *cg, const qc_graph *g, int32_t nod
  * qc.QGemm, QLinearMatMul, MatMulInteger; qc.QConv, QLinearConv, ConvInteger. */
 qc_status qc_cpu_gen_qgemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 qc_status qc_cpu_gen_qconv(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+/* The direct depthwise kernel qc_cpu_gen_qconv tries first (gen_qdw.c). */
+qc_status qc_cpu_gen_qdw(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 
 /* fp32 generators of this backend (gen_gemm.c, gen_ew.c):
  * Gemm, MatMul, qc.FusedGemm, qc.FusedMatMul (constant B packed into panels);

@@ -361,5 +361,10 @@ out:
 }
 
 qc_status qc_cpu_gen_qconv(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k) {
+    /* depthwise layers get the direct kernel (gen_qdw.c); the rest, or a
+     * depthwise configuration it does not take, the im2col GEMM */
+    qc_status st = qc_cpu_gen_qdw(cg, g, node, k);
+    if (!st || qc_status_code(st) != QC_ERR_UNSUPPORTED) return st;
+    qc_status_free(st);
     return qc_cpu_gen_qconv_tile(cg, g, node, k, NULL);
 }
