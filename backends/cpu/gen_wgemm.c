@@ -37,6 +37,8 @@
 
 #define MAX_OPS 18
 #define CB_ENTRIES 256
+#define STAGE_MAX_BYTES (64 * 1024)   /* a staged panel (K x NR f32) on the stack */
+#define STAGE_ROWS 4                  /* stage for ranges of >= 4 MR blocks */
 
 typedef struct wg {
     /* the GEMM (the base op's view of the node) */
@@ -66,6 +68,7 @@ typedef struct opctx {
     LLVMValueRef ptr[MAX_OPS];
     LLVMValueRef row, col;
     LLVMValueRef mask;
+    LLVMValueRef stage;   /* non-NULL: the current panel decoded to f32 [K][NR] */
 } opctx;
 
 static qc_status unsupported(const char *why) { return qc_error(QC_ERR_UNSUPPORTED, "%s", why); }
@@ -499,14 +502,15 @@ static void emit_block(qc_cpu_fn *f, opctx *o, LLVMValueRef A, LLVMValueRef Y, L
     LLVMValueRef init[16], acc[16];
     int32_t na = mr * nv;
     for (int32_t i = 0; i < na; i++) init[i] = qc_cpu_fconst(f, W, 0.0);
-    /* outer: parameter blocks of K (one for codebook / half) */
+    /* outer: parameter blocks of K (one for codebook / half / a staged panel) */
+    int64_t KB = o->stage ? w->K : w->KB, nkb = o->stage ? 1 : w->nkb;
     carry ob;
     carry_begin(f, &ob, qc_cpu_i64(f, 0), init, na);
-    LLVMValueRef k0 = LLVMBuildMul(b, ob.iv, qc_cpu_i64(f, w->KB), "");
-    LLVMValueRef k1 = LLVMBuildAdd(b, k0, qc_cpu_i64(f, w->KB), "");
+    LLVMValueRef k0 = LLVMBuildMul(b, ob.iv, qc_cpu_i64(f, KB), "");
+    LLVMValueRef k1 = LLVMBuildAdd(b, k0, qc_cpu_i64(f, KB), "");
     k1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, k1, K, ""), k1, K, "");
     LLVMValueRef scale[2] = {NULL, NULL}, zp[2] = {NULL, NULL};
-    if (w->kind == B_DQ) {
+    if (w->kind == B_DQ && !o->stage) {
         LLVMValueRef blk = LLVMBuildAdd(b, LLVMBuildMul(b, p, qc_cpu_i64(f, w->nkb), ""), ob.iv, "");
         LLVMValueRef prm = qc_cpu_gep(f, f->i8, f->packed, qc_cpu_i64(f, (int64_t)w->prm_off));
         LLVMValueRef at = LLVMBuildMul(b, blk, qc_cpu_i64(f, 2 * w->NR), "");
@@ -519,7 +523,13 @@ static void emit_block(qc_cpu_fn *f, opctx *o, LLVMValueRef A, LLVMValueRef Y, L
     carry ib;
     carry_begin(f, &ib, k0, ob.phi, na);
     LLVMValueRef bv[2];
-    decode_row(f, w, pw, ib.iv, scale, zp, cb, bv);
+    if (o->stage) {
+        LLVMValueRef at = LLVMBuildMul(b, ib.iv, qc_cpu_i64(f, w->NR), "");
+        for (int32_t v = 0; v < nv; v++)
+            bv[v] = qc_cpu_loadf(f, W, o->stage, LLVMBuildAdd(b, at, qc_cpu_i64(f, v * W), ""));
+    } else {
+        decode_row(f, w, pw, ib.iv, scale, zp, cb, bv);
+    }
     for (int32_t r = 0; r < mr; r++) {
         LLVMValueRef ai = w->ta ? LLVMBuildAdd(b, LLVMBuildMul(b, ib.iv, astride, ""), arow[r], "")
                                 : LLVMBuildAdd(b, arow[r], ib.iv, "");
@@ -528,7 +538,7 @@ static void emit_block(qc_cpu_fn *f, opctx *o, LLVMValueRef A, LLVMValueRef Y, L
             acc[r * nv + v] = qc_cpu_madd(f, av, bv[v], ib.phi[r * nv + v]);
     }
     carry_end(f, &ib, k1, acc);
-    carry_end(f, &ob, qc_cpu_i64(f, w->nkb), acc);
+    carry_end(f, &ob, qc_cpu_i64(f, nkb), acc);
 
     /* epilogue: alpha, beta * C, (round), the program, (round per step), store */
     LLVMValueRef n0 = LLVMBuildMul(b, p, qc_cpu_i64(f, w->NR), "");
@@ -575,6 +585,73 @@ static void emit_rows(qc_cpu_fn *f, opctx *o, LLVMValueRef A, LLVMValueRef Y, LL
         qc_cpu_loop_end(f, &pl);
     }
     if (tail) emit_block(f, o, A, Y, r0, mr, qc_cpu_i64(f, full), tail);
+}
+
+/* Decodes panel p (all K rows) into o->stage. */
+static void stage_panel(qc_cpu_fn *f, opctx *o, LLVMValueRef p) {
+    const wg *w = o->w;
+    LLVMBuilderRef b = f->b;
+    int32_t W = w->W, nv = w->NR / W;
+    LLVMValueRef K = qc_cpu_i64(f, w->K);
+    LLVMValueRef pw = qc_cpu_gep(f, f->i8, f->packed,
+                                 LLVMBuildMul(b, p, qc_cpu_i64(f, w->K * w->row_bytes), ""));
+    LLVMValueRef cb = qc_cpu_gep(f, f->i8, f->packed, qc_cpu_i64(f, (int64_t)w->cb_off));
+    carry ob;
+    carry_begin(f, &ob, qc_cpu_i64(f, 0), NULL, 0);
+    LLVMValueRef k0 = LLVMBuildMul(b, ob.iv, qc_cpu_i64(f, w->KB), "");
+    LLVMValueRef k1 = LLVMBuildAdd(b, k0, qc_cpu_i64(f, w->KB), "");
+    k1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, k1, K, ""), k1, K, "");
+    LLVMValueRef scale[2] = {NULL, NULL}, zp[2] = {NULL, NULL};
+    if (w->kind == B_DQ) {
+        LLVMValueRef blk = LLVMBuildAdd(b, LLVMBuildMul(b, p, qc_cpu_i64(f, w->nkb), ""), ob.iv, "");
+        LLVMValueRef prm = qc_cpu_gep(f, f->i8, f->packed, qc_cpu_i64(f, (int64_t)w->prm_off));
+        LLVMValueRef at = LLVMBuildMul(b, blk, qc_cpu_i64(f, 2 * w->NR), "");
+        for (int32_t v = 0; v < nv; v++) {
+            scale[v] = qc_cpu_loadf(f, W, prm, LLVMBuildAdd(b, at, qc_cpu_i64(f, v * W), ""));
+            zp[v] = qc_cpu_loadf(f, W, prm, LLVMBuildAdd(b, at, qc_cpu_i64(f, w->NR + v * W), ""));
+        }
+    }
+    carry ib;
+    carry_begin(f, &ib, k0, NULL, 0);
+    LLVMValueRef bv[2];
+    decode_row(f, w, pw, ib.iv, scale, zp, cb, bv);
+    LLVMValueRef at = LLVMBuildMul(b, ib.iv, qc_cpu_i64(f, w->NR), "");
+    for (int32_t v = 0; v < nv; v++)
+        qc_cpu_storef(f, W, o->stage, LLVMBuildAdd(b, at, qc_cpu_i64(f, v * W), ""), bv[v]);
+    carry_end(f, &ib, k1, NULL);
+    carry_end(f, &ob, qc_cpu_i64(f, w->nkb), NULL);
+}
+
+/* Rows [begin, end) of one panel: blocks of MR, then single rows. */
+static void emit_panel_rows(qc_cpu_fn *f, opctx *o, LLVMValueRef A, LLVMValueRef Y,
+                            LLVMValueRef p, int32_t lanes) {
+    qc_cpu_loop rb;
+    LLVMValueRef r0 = qc_cpu_loop_begin(f, &rb, f->begin, f->end, o->w->MR);
+    emit_block(f, o, A, Y, r0, o->w->MR, p, lanes);
+    qc_cpu_loop_end(f, &rb);
+    qc_cpu_loop r1;
+    LLVMValueRef r = qc_cpu_loop_begin(f, &r1, rb.iv, f->end, 1);
+    emit_block(f, o, A, Y, r, 1, p, lanes);
+    qc_cpu_loop_end(f, &r1);
+}
+
+/* Panels outer: each decoded once into the stage, then every row of the
+ * range runs the fp32 GEMM on it. */
+static void emit_staged(qc_cpu_fn *f, opctx *o, LLVMValueRef A, LLVMValueRef Y) {
+    const wg *w = o->w;
+    int64_t full = w->N / w->NR;
+    int32_t tail = (int32_t)(w->N % w->NR);
+    if (full > 0) {
+        qc_cpu_loop pl;
+        LLVMValueRef p = qc_cpu_loop_begin(f, &pl, qc_cpu_i64(f, 0), qc_cpu_i64(f, full), 1);
+        stage_panel(f, o, p);
+        emit_panel_rows(f, o, A, Y, p, w->NR);
+        qc_cpu_loop_end(f, &pl);
+    }
+    if (tail) {
+        stage_panel(f, o, qc_cpu_i64(f, full));
+        emit_panel_rows(f, o, A, Y, qc_cpu_i64(f, full), tail);
+    }
 }
 
 /* The weight's kind and the node's base op from n (qc.WGemm or a half GEMM). */
@@ -637,6 +714,26 @@ qc_status qc_cpu_gen_wgemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
     for (int32_t i = 0; i < n_in; i++)
         if (n->in[i] >= 0) o.ptr[i] = qc_cpu_fn_in(&f, i);
     LLVMValueRef A = o.ptr[0], Y = qc_cpu_fn_out(&f, 0);
+    /* Codebook lookups are gathers, slow next to the FMAs they feed: a
+     * range of many rows decodes each panel once into a stack buffer (L1)
+     * and reuses it for every row; a few rows decode in registers. */
+    bool staged = w.kind == B_CODEBOOK && w.K * w.NR * 4 <= STAGE_MAX_BYTES;
+    LLVMBasicBlockRef join = NULL, regs = NULL;
+    if (staged) {
+        o.stage = LLVMBuildArrayAlloca(f.b, f.f32, qc_cpu_i64(&f, w.K * w.NR), "stage");
+        LLVMSetAlignment(o.stage, 64);
+        LLVMBasicBlockRef st_bb = LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "staged");
+        regs = LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "regs");
+        join = LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "join");
+        LLVMValueRef rows = LLVMBuildSub(f.b, f.end, f.begin, "");
+        LLVMBuildCondBr(f.b, LLVMBuildICmp(f.b, LLVMIntSGE, rows, qc_cpu_i64(&f, STAGE_ROWS * w.MR), ""),
+                        st_bb, regs);
+        LLVMPositionBuilderAtEnd(f.b, st_bb);
+        emit_staged(&f, &o, A, Y);
+        LLVMBuildBr(f.b, join);
+        LLVMPositionBuilderAtEnd(f.b, regs);
+        o.stage = NULL;
+    }
     qc_cpu_loop rb;
     LLVMValueRef r0 = qc_cpu_loop_begin(&f, &rb, f.begin, f.end, w.MR);
     emit_rows(&f, &o, A, Y, r0, w.MR);
@@ -645,6 +742,10 @@ qc_status qc_cpu_gen_wgemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
     LLVMValueRef r = qc_cpu_loop_begin(&f, &r1, rb.iv, f.end, 1);
     emit_rows(&f, &o, A, Y, r, 1);
     qc_cpu_loop_end(&f, &r1);
+    if (staged) {
+        LLVMBuildBr(f.b, join);
+        LLVMPositionBuilderAtEnd(f.b, join);
+    }
     qc_cpu_fn_end(&f);
 
     k->units_a = w.m_a;
@@ -654,10 +755,57 @@ qc_status qc_cpu_gen_wgemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
     /* the fp32 GEMM's estimate plus the decode, ~1 op per weight per row block */
     double padded = (double)w.K * (double)((w.N + w.NR - 1) / w.NR * w.NR);
     k->cost_ps = qc_cpu_cost_ps(padded / (2.6 * w.W) * 1e3 * (1.0 + 2.0 / w.MR) + 500.0);
+    /* several row blocks per chunk, so a staged panel is reused */
+    if (staged) k->grain = k->grain > STAGE_ROWS * w.MR ? k->grain : STAGE_ROWS * w.MR;
     static const char *const kinds[] = {"dq", "codebook", "half"};
     const char *what = w.kind == B_HALF ? (w.io == QC_F16 ? "f16" : "bf16") : kinds[w.kind];
-    snprintf(k->variant, sizeof k->variant, "wgemm %s%s %dx%d f32x%d%s", what,
+    snprintf(k->variant, sizeof k->variant, "wgemm %s%s %dx%d f32x%d%s%s", what,
              w.kind == B_HALF ? "" : (w.bits == 4 ? " 4b" : " 8b"), (int)w.MR, (int)w.NR, (int)w.W,
-             w.has_prog ? " +epilogue" : "");
+             staged ? " staged" : "", w.has_prog ? " +epilogue" : "");
+    return NULL;
+}
+
+/* ---- Cast f32 <-> f16 / bf16 -------------------------------------------------------- */
+
+/* The fp16 / bf16 schemes' boundary Casts (graph inputs to half, outputs
+ * back to f32), with the conversions above: f32 -> half rounds half to
+ * even exactly as ref's Cast (qc_f32_to_f16 / qc_f32_to_bf16), half -> f32
+ * is exact. Elementwise: units are elements. */
+static void cast_span(qc_cpu_fn *f, qc_dtype tx, qc_dtype ty, int32_t w, LLVMValueRef x,
+                      LLVMValueRef y, LLVMValueRef i) {
+    LLVMValueRef v = load_as_f32(f, tx, w, x, i, NULL);
+    store_from_f32(f, ty, w, y, i, v, NULL);
+}
+
+qc_status qc_cpu_gen_cast_half(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k) {
+    const qc_node *n = &g->nodes[node];
+    if (n->n_in < 1 || n->in[0] < 0 || n->n_out != 1 || n->out[0] < 0)
+        return unsupported("inputs / outputs");
+    qc_dtype tx = g->values[n->in[0]].type.dtype, ty = g->values[n->out[0]].type.dtype;
+    bool down = tx == QC_F32 && is_half(ty), up = is_half(tx) && ty == QC_F32;
+    if (!down && !up) return unsupported("not f32 <-> f16 / bf16");
+    qc_dtype h = down ? ty : tx;
+    if (h == QC_F16 && !cg->feat.f16c) return unsupported("fp16 without f16c");
+    int64_t na = 0, nb = 0;
+    qc_status st = qc_cpu_numel_lin(&g->values[n->out[0]].type, &na, &nb);
+    if (st) return st;
+    qc_cpu_fn f;
+    qc_cpu_fn_begin(cg, k->symbol, &f);
+    LLVMValueRef x = qc_cpu_fn_in(&f, 0), y = qc_cpu_fn_out(&f, 0);
+    qc_cpu_loop vl;
+    LLVMValueRef j = qc_cpu_loop_begin(&f, &vl, f.begin, f.end, f.vw);
+    cast_span(&f, tx, ty, f.vw, x, y, j);
+    qc_cpu_loop_end(&f, &vl);
+    qc_cpu_loop sl;
+    LLVMValueRef j1 = qc_cpu_loop_begin(&f, &sl, vl.iv, f.end, 1);
+    cast_span(&f, tx, ty, 1, x, y, j1);
+    qc_cpu_loop_end(&f, &sl);
+    qc_cpu_fn_end(&f);
+    k->units_a = na;
+    k->units_b = nb;
+    k->grain = 4096;
+    k->cost_ps = qc_cpu_cost_ps(40.0 * 16.0 / f.vw);
+    snprintf(k->variant, sizeof k->variant, "cast %s->%s x%d", qc_dtype_name(tx),
+             qc_dtype_name(ty), (int)f.vw);
     return NULL;
 }
