@@ -14,8 +14,10 @@
  *   dq int4   two weights per byte: byte j of a row holds column j (low
  *             nibble) and column j + NR/2 (high), so one load, an AND and a
  *             shift give two whole vectors (i4 biased by +8);
- *   codebook  u8 / u4 indices (same byte / nibble layout), f32 = codebook[u]
- *             by a vector gather from the 256-entry table in the pack;
+ *   codebook  u8 / u4 indices (same byte / nibble layout), f32 = codebook[u]:
+ *             AVX-512 looks up in registers (vpermps for <= 16 entries,
+ *             vpermi2ps over 32-entry pairs + selects for more), other
+ *             targets gather from the 256-entry table in the pack;
  *   f16/bf16  the half weight; vcvtph2ps (f16c) or a 16-bit shift (bf16).
  * Accumulation is fp32 FMA (ref accumulates in double: float tolerance,
  * docs/backend-cpu.md). avx512bf16's vdpbf16ps is NOT used: it multiplies
@@ -59,6 +61,7 @@ typedef struct wg {
     int32_t bits;                /* 4, 8 or 16 per stored weight */
     int64_t KB, nkb;             /* dq: K rows per parameter block, blocks */
     int64_t row_bytes;           /* one k row of a panel */
+    int32_t ncode;               /* codebook entries */
     size_t prm_off, cb_off;      /* sections of the pack */
 } wg;
 
@@ -341,6 +344,7 @@ static qc_status pack(const qc_graph *g, const qc_node *n, int32_t dec, wg *w, q
             cv->type.dims[0] > CB_ENTRIES || cv->type.dims[0] < 1)
             return unsupported("codebook not an f32[1..256] constant");
         cb_len = sizeof(float) * CB_ENTRIES;
+        w->ncode = (int32_t)cv->type.dims[0];
     }
     w->nkb = nkb;
     w->prm_off = (wlen + 63) / 64 * 64;
@@ -427,6 +431,42 @@ static void carry_end(qc_cpu_fn *f, carry *c, LLVMValueRef end, LLVMValueRef *ne
     LLVMPositionBuilderAtEnd(f->b, done);
 }
 
+/* A non-overloaded intrinsic (the x86 permutes). */
+static LLVMValueRef call_x86(qc_cpu_fn *f, const char *name, LLVMValueRef *args, unsigned n) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(f->cg->mod, id, NULL, 0);
+    return LLVMBuildCall2(f->b, LLVMIntrinsicGetType(f->cg->ctx, id, NULL, 0), fn, args, n, "");
+}
+
+/* codebook[idx] for W lanes. With AVX-512 (W = 16) from registers: a table
+ * of <= 16 entries is one vpermps; a longer one is vpermi2ps over pairs of
+ * 16-entry vectors (32 entries each, indexed by idx's low 5 bits), the pair
+ * chosen by idx >> 5 with selects. Elsewhere a vector gather. */
+static LLVMValueRef lookup(qc_cpu_fn *f, const wg *w, LLVMValueRef cb, LLVMValueRef idx) {
+    LLVMBuilderRef b = f->b;
+    int32_t W = w->W;
+    if (W != 16) {
+        LLVMValueRef ptrs = LLVMBuildGEP2(b, f->f32, cb, &idx, 1, "");
+        LLVMValueRef args[4] = {ptrs, qc_cpu_i32(f, 4), qc_cpu_mask(f, W, W),
+                                LLVMGetUndef(qc_cpu_vt(f, W))};
+        return qc_cpu_intrin2(f, "llvm.masked.gather", qc_cpu_vt(f, W), LLVMTypeOf(ptrs), args, 4);
+    }
+    if (w->ncode <= 16) {
+        LLVMValueRef args[2] = {qc_cpu_loadf(f, 16, cb, qc_cpu_i64(f, 0)), idx};
+        return call_x86(f, "llvm.x86.avx512.permvar.sf.512", args, 2);
+    }
+    LLVMValueRef hi = LLVMBuildLShr(b, idx, isplat(f, f->i32, 16, 5), ""), r = NULL;
+    for (int32_t t = 0; t * 32 < w->ncode; t++) {
+        LLVMValueRef args[3] = {qc_cpu_loadf(f, 16, cb, qc_cpu_i64(f, 32 * t)), idx,
+                                qc_cpu_loadf(f, 16, cb, qc_cpu_i64(f, 32 * t + 16))};
+        LLVMValueRef rt = call_x86(f, "llvm.x86.avx512.vpermi2var.ps.512", args, 3);
+        r = r ? LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, hi, isplat(f, f->i32, 16, t), ""),
+                                rt, r, "")
+              : rt;
+    }
+    return r;
+}
+
 /* Row kv of panel pw as nv vectors of W f32 lanes (codes decoded). */
 static void decode_row(qc_cpu_fn *f, const wg *w, LLVMValueRef pw, LLVMValueRef kv,
                        const LLVMValueRef *scale, const LLVMValueRef *zp, LLVMValueRef cb,
@@ -475,11 +515,7 @@ static void decode_row(qc_cpu_fn *f, const wg *w, LLVMValueRef pw, LLVMValueRef 
             LLVMValueRef q = LLVMBuildUIToFP(b, u[v], qc_cpu_vt(f, W), "");
             out[v] = LLVMBuildFMul(b, LLVMBuildFSub(b, q, zp[v], ""), scale[v], "");
         } else {
-            LLVMValueRef ptrs = LLVMBuildGEP2(b, f->f32, cb, &u[v], 1, "");
-            LLVMValueRef args[4] = {ptrs, qc_cpu_i32(f, 4), qc_cpu_mask(f, W, W),
-                                    LLVMGetUndef(qc_cpu_vt(f, W))};
-            out[v] = qc_cpu_intrin2(f, "llvm.masked.gather", qc_cpu_vt(f, W), LLVMTypeOf(ptrs),
-                                    args, 4);
+            out[v] = lookup(f, w, cb, u[v]);
         }
     }
 }
@@ -714,10 +750,12 @@ qc_status qc_cpu_gen_wgemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
     for (int32_t i = 0; i < n_in; i++)
         if (n->in[i] >= 0) o.ptr[i] = qc_cpu_fn_in(&f, i);
     LLVMValueRef A = o.ptr[0], Y = qc_cpu_fn_out(&f, 0);
-    /* Codebook lookups are gathers, slow next to the FMAs they feed: a
-     * range of many rows decodes each panel once into a stack buffer (L1)
-     * and reuses it for every row; a few rows decode in registers. */
-    bool staged = w.kind == B_CODEBOOK && w.K * w.NR * 4 <= STAGE_MAX_BYTES;
+    /* Codebook lookups (gathers, or vpermi2ps trees for > 16 entries) are
+     * slow next to the FMAs they feed: a range of many rows decodes each
+     * panel once into a stack buffer (L1) and reuses it for every row; a
+     * few rows decode in registers. */
+    bool one_permute = w.W == 16 && w.ncode <= 16;   /* decodes like int4 */
+    bool staged = w.kind == B_CODEBOOK && !one_permute && w.K * w.NR * 4 <= STAGE_MAX_BYTES;
     LLVMBasicBlockRef join = NULL, regs = NULL;
     if (staged) {
         o.stage = LLVMBuildArrayAlloca(f.b, f.f32, qc_cpu_i64(&f, w.K * w.NR), "stage");
