@@ -85,7 +85,8 @@ static qc_status infer_wgemm(qc_infer_ctx *ctx) {
     } else {
         view.op = QC_OP_DEQUANTIZE_LINEAR;
         din[nd] = ctx->in[1], ddata[nd++] = ctx->in_data[1];
-        for (int32_t k = w.dec; k < ctx->n_in; k++) din[nd] = ctx->in[k], ddata[nd++] = ctx->in_data[k];
+        for (int32_t k = w.dec; k < ctx->n_in; k++)
+            din[nd] = ctx->in[k], ddata[nd++] = ctx->in_data[k];
     }
     view.n_in = nd;
     qc_infer_ctx sub = {.batch = ctx->batch, .node = &view, .n_in = nd, .in = din,

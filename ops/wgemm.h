@@ -29,7 +29,7 @@ static inline bool qc_wgemm_attrs_get(const qc_node *n, qc_wgemm_attrs *w, const
         return (*why = "attr 'w_kind' is not \"dq\" or \"codebook\""), false;
     int32_t n_dec = n->n_in - w->dec;
     if (w->dec < 2 || n_dec < 1 || n_dec > (w->codebook ? 1 : 2))
-        return (*why = "attr 'w_dec' does not leave 1 (codebook) or 1-2 (dq) decoder inputs"), false;
+        return (*why = "attr 'w_dec' leaves no 1 (codebook) or 1-2 (dq) decoder inputs"), false;
     return true;
 }
 

@@ -68,7 +68,7 @@ qc_status qc_cpu_gen_quant(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
  * bf16 Gemm, MatMul, qc.FusedGemm, qc.FusedMatMul (qc_cpu_gen_gemm hands
  * those over). */
 qc_status qc_cpu_gen_wgemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
-/* Cast f32 <-> f16 / bf16 (gen_wgemm.c; qc_cpu_gen_dynq hands those over). */
+/* Cast f32 <-> f16 / bf16 (gen_half.c; qc_cpu_gen_dynq hands those over). */
 qc_status qc_cpu_gen_cast_half(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 
 /* DynamicQuantizeLinear (f32 -> u8, one work unit: the range is over the

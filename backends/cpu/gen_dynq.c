@@ -285,7 +285,7 @@ qc_status qc_cpu_gen_dynq(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu
         qc_dtype tx = g->values[n->in[0]].type.dtype, ty = g->values[n->out[0]].type.dtype;
         bool hx = tx == QC_F16 || tx == QC_BF16, hy = ty == QC_F16 || ty == QC_BF16;
         if ((hx && ty == QC_F32) || (tx == QC_F32 && hy))
-            return qc_cpu_gen_cast_half(cg, g, node, k);   /* f32 <-> half: gen_wgemm.c */
+            return qc_cpu_gen_cast_half(cg, g, node, k);   /* f32 <-> half: gen_half.c */
     }
     if (n->op == QC_OP_CAST) return gen_cast(cg, g, n, k);
     return qc_error(QC_ERR_UNSUPPORTED, "not DynamicQuantizeLinear / Cast");

@@ -27,12 +27,13 @@
  * Half outputs round exactly where ref rounds: ref's Gemm rounds alpha*acc +
  * beta*C once to the half type, and each epilogue step of a fused node runs
  * the unfused op's kernel, which rounds again; so the generated epilogue
- * rounds to half after the base op and after every step (vcvtps2ph, or
- * bf16's round-half-even in integers), and stores the half bits. fp16
- * needs f16c (x86-64-v3 and up); without it the node runs on ref. */
+ * rounds to half after the base op and after every step (backends/cpu/
+ * half.h), and stores the half bits. fp16 needs f16c (x86-64-v3 and up);
+ * without it the node runs on ref. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/cpu/half.h"
 #include "backends/cpu/prog.h"
 #include "ir/dtype.h"
 #include "ops/wgemm.h"
@@ -76,94 +77,6 @@ typedef struct opctx {
 
 static qc_status unsupported(const char *why) { return qc_error(QC_ERR_UNSUPPORTED, "%s", why); }
 
-static bool is_half(qc_dtype t) { return t == QC_F16 || t == QC_BF16; }
-
-/* ---- half <-> f32 in registers ------------------------------------------------------ */
-
-static LLVMTypeRef ivt(qc_cpu_fn *f, LLVMTypeRef e, int32_t w) {
-    (void)f;
-    return w == 1 ? e : LLVMVectorType(e, (unsigned)w);
-}
-
-static LLVMValueRef isplat(qc_cpu_fn *f, LLVMTypeRef e, int32_t w, long long v) {
-    (void)f;
-    LLVMValueRef s = LLVMConstInt(e, (unsigned long long)v, 1);
-    if (w == 1) return s;
-    LLVMValueRef l[16];
-    for (int32_t i = 0; i < w; i++) l[i] = s;
-    return LLVMConstVector(l, (unsigned)w);
-}
-
-/* w lanes of i16 holding f16 / bf16 bits -> f32 (exact). */
-static LLVMValueRef half_to_f32(qc_cpu_fn *f, qc_dtype t, LLVMValueRef h, int32_t w) {
-    LLVMBuilderRef b = f->b;
-    if (t == QC_F16) {
-        LLVMTypeRef ht = ivt(f, LLVMHalfTypeInContext(f->cg->ctx), w);
-        return LLVMBuildFPExt(b, LLVMBuildBitCast(b, h, ht, ""), qc_cpu_vt(f, w), "");
-    }
-    LLVMValueRef x = LLVMBuildZExt(b, h, ivt(f, f->i32, w), "");
-    x = LLVMBuildShl(b, x, isplat(f, f->i32, w, 16), "");
-    return LLVMBuildBitCast(b, x, qc_cpu_vt(f, w), "");
-}
-
-/* f32 -> half bits, round half to even (ir/dtype.h: qc_f32_to_f16 / _bf16). */
-static LLVMValueRef f32_to_half(qc_cpu_fn *f, qc_dtype t, LLVMValueRef y, int32_t w) {
-    LLVMBuilderRef b = f->b;
-    LLVMTypeRef i16 = LLVMInt16TypeInContext(f->cg->ctx);
-    if (t == QC_F16) {
-        LLVMTypeRef ht = ivt(f, LLVMHalfTypeInContext(f->cg->ctx), w);
-        return LLVMBuildBitCast(b, LLVMBuildFPTrunc(b, y, ht, ""), ivt(f, i16, w), "");
-    }
-    LLVMTypeRef it = ivt(f, f->i32, w);
-    LLVMValueRef x = LLVMBuildBitCast(b, y, it, "");
-    LLVMValueRef ax = LLVMBuildAnd(b, x, isplat(f, f->i32, w, 0x7fffffff), "");
-    LLVMValueRef nan = LLVMBuildICmp(b, LLVMIntUGT, ax, isplat(f, f->i32, w, 0x7f800000), "");
-    LLVMValueRef hi = LLVMBuildLShr(b, x, isplat(f, f->i32, w, 16), "");
-    LLVMValueRef lsb = LLVMBuildAnd(b, hi, isplat(f, f->i32, w, 1), "");
-    LLVMValueRef r = LLVMBuildAdd(b, x, LLVMBuildAdd(b, lsb, isplat(f, f->i32, w, 0x7fff), ""), "");
-    r = LLVMBuildLShr(b, r, isplat(f, f->i32, w, 16), "");
-    LLVMValueRef q = LLVMBuildOr(b, hi, isplat(f, f->i32, w, 0x40), "");   /* quiet NaN */
-    return LLVMBuildTrunc(b, LLVMBuildSelect(b, nan, q, r, ""), ivt(f, i16, w), "");
-}
-
-static LLVMValueRef round_half(qc_cpu_fn *f, qc_dtype t, LLVMValueRef y, int32_t w) {
-    return half_to_f32(f, t, f32_to_half(f, t, y, w), w);
-}
-
-/* w elements of type t at base + idx (elements) as f32 lanes; mask: NULL
- * for a full vector (w > 1 only). */
-static LLVMValueRef load_as_f32(qc_cpu_fn *f, qc_dtype t, int32_t w, LLVMValueRef base,
-                                LLVMValueRef idx, LLVMValueRef mask) {
-    if (t == QC_F32)
-        return mask ? qc_cpu_loadf_masked(f, w, base, idx, mask) : qc_cpu_loadf(f, w, base, idx);
-    LLVMTypeRef i16 = LLVMInt16TypeInContext(f->cg->ctx), vt = ivt(f, i16, w);
-    LLVMValueRef p = qc_cpu_gep(f, i16, base, idx), h;
-    if (mask) {
-        LLVMValueRef args[4] = {p, qc_cpu_i32(f, 2), mask, LLVMConstNull(vt)};
-        h = qc_cpu_intrin2(f, "llvm.masked.load", vt, f->ptr, args, 4);
-    } else {
-        h = LLVMBuildLoad2(f->b, vt, p, "");
-        LLVMSetAlignment(h, 2);
-    }
-    return half_to_f32(f, t, h, w);
-}
-
-static void store_from_f32(qc_cpu_fn *f, qc_dtype t, int32_t w, LLVMValueRef base,
-                           LLVMValueRef idx, LLVMValueRef y, LLVMValueRef mask) {
-    if (t == QC_F32) {
-        if (mask) qc_cpu_storef_masked(f, w, base, idx, y, mask);
-        else qc_cpu_storef(f, w, base, idx, y);
-        return;
-    }
-    LLVMTypeRef i16 = LLVMInt16TypeInContext(f->cg->ctx), vt = ivt(f, i16, w);
-    LLVMValueRef h = f32_to_half(f, t, y, w), p = qc_cpu_gep(f, i16, base, idx);
-    if (mask) {
-        LLVMValueRef args[4] = {h, p, qc_cpu_i32(f, 2), mask};
-        qc_cpu_intrin2(f, "llvm.masked.store", vt, f->ptr, args, 4);
-    } else {
-        LLVMSetAlignment(LLVMBuildStore(f->b, h, p), 2);
-    }
-}
 
 /* ---- epilogue operands -------------------------------------------------------------- */
 
@@ -172,14 +85,15 @@ static LLVMValueRef load_operand(opctx *o, int32_t k, qc_cpu_bcast bc, int32_t w
     qc_dtype t = o->w->dt[k];
     switch (bc) {
     case QC_CPU_BC_SCALAR:
-        return qc_cpu_splat(f, w, load_as_f32(f, t, 1, o->ptr[k], qc_cpu_i64(f, 0), NULL));
-    case QC_CPU_BC_COL: return qc_cpu_splat(f, w, load_as_f32(f, t, 1, o->ptr[k], o->row, NULL));
-    case QC_CPU_BC_ROW: return load_as_f32(f, t, w, o->ptr[k], o->col, o->mask);
+        return qc_cpu_splat(f, w, qc_cpu_load_as_f32(f, t, 1, o->ptr[k], qc_cpu_i64(f, 0), NULL));
+    case QC_CPU_BC_COL:
+        return qc_cpu_splat(f, w, qc_cpu_load_as_f32(f, t, 1, o->ptr[k], o->row, NULL));
+    case QC_CPU_BC_ROW: return qc_cpu_load_as_f32(f, t, w, o->ptr[k], o->col, o->mask);
     case QC_CPU_BC_FULL:
     default: {
         LLVMValueRef idx =
             LLVMBuildAdd(f->b, LLVMBuildMul(f->b, o->row, qc_cpu_i64(f, o->w->N), ""), o->col, "");
-        return load_as_f32(f, t, w, o->ptr[k], idx, o->mask);
+        return qc_cpu_load_as_f32(f, t, w, o->ptr[k], idx, o->mask);
     }
     }
 }
@@ -212,7 +126,7 @@ static qc_status analyze_gemm(const qc_cpu_cg *cg, const qc_graph *g, const qc_n
     for (int32_t k = 0; k < n_in; k++) {
         if (k != 1 && n->in[k] < 0) return unsupported("absent operand");
         w->dt[k] = k == 1 ? tb->dtype : g->values[n->in[k]].type.dtype;
-        if (k != 1 && w->dt[k] != QC_F32 && !is_half(w->dt[k]))
+        if (k != 1 && w->dt[k] != QC_F32 && !qc_cpu_is_half(w->dt[k]))
             return unsupported("operand not f32 / f16 / bf16");
     }
     const qc_type *ta = &g->values[n->in[0]].type;
@@ -239,7 +153,8 @@ static qc_status analyze_gemm(const qc_cpu_cg *cg, const qc_graph *g, const qc_n
         if (ta->rank < 1 || tb->rank != 2) return unsupported("MatMul B not 2-D");
         w->K = ta->dims[ta->rank - 1];
         w->N = tb->dims[1];
-        if (w->K == QC_DIM_SYM || w->K != tb->dims[0]) return unsupported("symbolic or mismatched K");
+        if (w->K == QC_DIM_SYM || w->K != tb->dims[0])
+            return unsupported("symbolic or mismatched K");
         int64_t p = 1;
         bool sym = false;
         for (int32_t k = 0; k < ta->rank; k++) {
@@ -455,14 +370,13 @@ static LLVMValueRef lookup(qc_cpu_fn *f, const wg *w, LLVMValueRef cb, LLVMValue
         LLVMValueRef args[2] = {qc_cpu_loadf(f, 16, cb, qc_cpu_i64(f, 0)), idx};
         return call_x86(f, "llvm.x86.avx512.permvar.sf.512", args, 2);
     }
-    LLVMValueRef hi = LLVMBuildLShr(b, idx, isplat(f, f->i32, 16, 5), ""), r = NULL;
+    LLVMValueRef hi = LLVMBuildLShr(b, idx, qc_cpu_isplat(f, f->i32, 16, 5), ""), r = NULL;
     for (int32_t t = 0; t * 32 < w->ncode; t++) {
         LLVMValueRef args[3] = {qc_cpu_loadf(f, 16, cb, qc_cpu_i64(f, 32 * t)), idx,
                                 qc_cpu_loadf(f, 16, cb, qc_cpu_i64(f, 32 * t + 16))};
         LLVMValueRef rt = call_x86(f, "llvm.x86.avx512.vpermi2var.ps.512", args, 3);
-        r = r ? LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntEQ, hi, isplat(f, f->i32, 16, t), ""),
-                                rt, r, "")
-              : rt;
+        LLVMValueRef here = LLVMBuildICmp(b, LLVMIntEQ, hi, qc_cpu_isplat(f, f->i32, 16, t), "");
+        r = r ? LLVMBuildSelect(b, here, rt, r, "") : rt;
     }
     return r;
 }
@@ -473,22 +387,23 @@ static void decode_row(qc_cpu_fn *f, const wg *w, LLVMValueRef pw, LLVMValueRef 
                        LLVMValueRef *out) {
     LLVMBuilderRef b = f->b;
     int32_t W = w->W, nv = w->NR / W;
-    LLVMValueRef rowp = qc_cpu_gep(f, f->i8, pw, LLVMBuildMul(b, kv, qc_cpu_i64(f, w->row_bytes), ""));
-    LLVMTypeRef vi32 = ivt(f, f->i32, W);
+    LLVMValueRef rowp =
+        qc_cpu_gep(f, f->i8, pw, LLVMBuildMul(b, kv, qc_cpu_i64(f, w->row_bytes), ""));
+    LLVMTypeRef vi32 = qc_cpu_ivt(f, f->i32, W);
     LLVMValueRef u[2];
     if (w->bits == 16) {
         LLVMTypeRef i16 = LLVMInt16TypeInContext(f->cg->ctx);
         for (int32_t v = 0; v < nv; v++) {
-            LLVMValueRef h = LLVMBuildLoad2(b, ivt(f, i16, W),
+            LLVMValueRef h = LLVMBuildLoad2(b, qc_cpu_ivt(f, i16, W),
                                             qc_cpu_gep(f, i16, rowp, qc_cpu_i64(f, v * W)), "");
             LLVMSetAlignment(h, 2);
-            out[v] = half_to_f32(f, w->kind == B_HALF ? w->dt[1] : QC_BF16, h, W);
+            out[v] = qc_cpu_half_to_f32(f, w->kind == B_HALF ? w->dt[1] : QC_BF16, h, W);
         }
         return;
     }
     if (w->bits == 8) {
         for (int32_t v = 0; v < nv; v++) {
-            LLVMValueRef x = LLVMBuildLoad2(b, ivt(f, f->i8, W),
+            LLVMValueRef x = LLVMBuildLoad2(b, qc_cpu_ivt(f, f->i8, W),
                                             qc_cpu_gep(f, f->i8, rowp, qc_cpu_i64(f, v * W)), "");
             LLVMSetAlignment(x, 1);
             u[v] = LLVMBuildZExt(b, x, vi32, "");
@@ -496,11 +411,11 @@ static void decode_row(qc_cpu_fn *f, const wg *w, LLVMValueRef pw, LLVMValueRef 
     } else {
         /* byte j: column j in the low nibble, column j + NR/2 in the high one */
         int32_t hw = w->NR / 2;
-        LLVMValueRef x = LLVMBuildLoad2(b, ivt(f, f->i8, hw), rowp, "");
+        LLVMValueRef x = LLVMBuildLoad2(b, qc_cpu_ivt(f, f->i8, hw), rowp, "");
         LLVMSetAlignment(x, 1);
-        LLVMValueRef z = LLVMBuildZExt(b, x, ivt(f, f->i32, hw), "");
-        LLVMValueRef lo = LLVMBuildAnd(b, z, isplat(f, f->i32, hw, 15), "");
-        LLVMValueRef hi = LLVMBuildLShr(b, z, isplat(f, f->i32, hw, 4), "");
+        LLVMValueRef z = LLVMBuildZExt(b, x, qc_cpu_ivt(f, f->i32, hw), "");
+        LLVMValueRef lo = LLVMBuildAnd(b, z, qc_cpu_isplat(f, f->i32, hw, 15), "");
+        LLVMValueRef hi = LLVMBuildLShr(b, z, qc_cpu_isplat(f, f->i32, hw, 4), "");
         if (nv == 2) {
             u[0] = lo;
             u[1] = hi;
@@ -547,7 +462,8 @@ static void emit_block(qc_cpu_fn *f, opctx *o, LLVMValueRef A, LLVMValueRef Y, L
     k1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, k1, K, ""), k1, K, "");
     LLVMValueRef scale[2] = {NULL, NULL}, zp[2] = {NULL, NULL};
     if (w->kind == B_DQ && !o->stage) {
-        LLVMValueRef blk = LLVMBuildAdd(b, LLVMBuildMul(b, p, qc_cpu_i64(f, w->nkb), ""), ob.iv, "");
+        LLVMValueRef blk =
+            LLVMBuildAdd(b, LLVMBuildMul(b, p, qc_cpu_i64(f, w->nkb), ""), ob.iv, "");
         LLVMValueRef prm = qc_cpu_gep(f, f->i8, f->packed, qc_cpu_i64(f, (int64_t)w->prm_off));
         LLVMValueRef at = LLVMBuildMul(b, blk, qc_cpu_i64(f, 2 * w->NR), "");
         for (int32_t v = 0; v < nv; v++) {
@@ -569,7 +485,7 @@ static void emit_block(qc_cpu_fn *f, opctx *o, LLVMValueRef A, LLVMValueRef Y, L
     for (int32_t r = 0; r < mr; r++) {
         LLVMValueRef ai = w->ta ? LLVMBuildAdd(b, LLVMBuildMul(b, ib.iv, astride, ""), arow[r], "")
                                 : LLVMBuildAdd(b, arow[r], ib.iv, "");
-        LLVMValueRef av = qc_cpu_splat(f, W, load_as_f32(f, w->dt[0], 1, A, ai, NULL));
+        LLVMValueRef av = qc_cpu_splat(f, W, qc_cpu_load_as_f32(f, w->dt[0], 1, A, ai, NULL));
         for (int32_t v = 0; v < nv; v++)
             acc[r * nv + v] = qc_cpu_madd(f, av, bv[v], ib.phi[r * nv + v]);
     }
@@ -578,7 +494,7 @@ static void emit_block(qc_cpu_fn *f, opctx *o, LLVMValueRef A, LLVMValueRef Y, L
 
     /* epilogue: alpha, beta * C, (round), the program, (round per step), store */
     LLVMValueRef n0 = LLVMBuildMul(b, p, qc_cpu_i64(f, w->NR), "");
-    bool half = is_half(w->io);
+    bool half = qc_cpu_is_half(w->io);
     for (int32_t r = 0; r < mr; r++)
         for (int32_t v = 0; v < nv; v++) {
             int32_t valid = lanes - v * W;
@@ -594,18 +510,18 @@ static void emit_block(qc_cpu_fn *f, opctx *o, LLVMValueRef A, LLVMValueRef Y, L
                 y = LLVMBuildFAdd(b, y, cv, "");
             }
             if (half && w->has_prog) {
-                y = round_half(f, w->io, y, W);
+                y = qc_cpu_round_half(f, w->io, y, W);
                 for (int32_t s = 0; s < w->prog.n; s++) {
                     qc_cpu_prog one = {.n = 1, .s = {w->prog.s[s]}};
                     y = qc_cpu_prog_emit(f, &one, W, y, prog_operand, o);
-                    if (s + 1 < w->prog.n) y = round_half(f, w->io, y, W);
+                    if (s + 1 < w->prog.n) y = qc_cpu_round_half(f, w->io, y, W);
                 }
             } else if (w->has_prog) {
                 y = qc_cpu_prog_emit(f, &w->prog, W, y, prog_operand, o);
             }
             LLVMValueRef idx =
                 LLVMBuildAdd(b, LLVMBuildMul(b, o->row, qc_cpu_i64(f, w->N), ""), o->col, "");
-            store_from_f32(f, w->io, W, Y, idx, y, o->mask);
+            qc_cpu_store_from_f32(f, w->io, W, Y, idx, y, o->mask);
         }
 }
 
@@ -639,7 +555,8 @@ static void stage_panel(qc_cpu_fn *f, opctx *o, LLVMValueRef p) {
     k1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, k1, K, ""), k1, K, "");
     LLVMValueRef scale[2] = {NULL, NULL}, zp[2] = {NULL, NULL};
     if (w->kind == B_DQ) {
-        LLVMValueRef blk = LLVMBuildAdd(b, LLVMBuildMul(b, p, qc_cpu_i64(f, w->nkb), ""), ob.iv, "");
+        LLVMValueRef blk =
+            LLVMBuildAdd(b, LLVMBuildMul(b, p, qc_cpu_i64(f, w->nkb), ""), ob.iv, "");
         LLVMValueRef prm = qc_cpu_gep(f, f->i8, f->packed, qc_cpu_i64(f, (int64_t)w->prm_off));
         LLVMValueRef at = LLVMBuildMul(b, blk, qc_cpu_i64(f, 2 * w->NR), "");
         for (int32_t v = 0; v < nv; v++) {
@@ -719,7 +636,8 @@ static qc_status classify(const qc_cpu_cg *cg, const qc_graph *g, const qc_node 
         w->kind = B_HALF;
         w->bits = 16;
         w->KB = 0;
-        if (!is_half(w->io) || bv->type.dtype != w->io) return unsupported("not fp16 / bf16");
+        if (!qc_cpu_is_half(w->io) || bv->type.dtype != w->io)
+            return unsupported("not fp16 / bf16");
     }
     if (w->io == QC_F16 || (w->kind == B_HALF && bv->type.dtype == QC_F16) ||
         g->values[n->in[0]].type.dtype == QC_F16)
@@ -738,7 +656,8 @@ qc_status qc_cpu_gen_wgemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
     qc_status st = classify(cg, g, n, &w, &base, &n_in, &tb);
     if (!st) st = analyze_gemm(cg, g, n, base, n_in, &tb, &w);
     if (!st && w.kind == B_HALF) w.dt[1] = tb.dtype;
-    if (!st && w.kind != B_HALF && w.dt[0] != QC_F32) st = unsupported("weight-only GEMM, A not f32");
+    if (!st && w.kind != B_HALF && w.dt[0] != QC_F32)
+        st = unsupported("weight-only GEMM, A not f32");
     if (!st && w.kind == B_HALF && w.dt[0] != w.io) st = unsupported("A and Y differ in type");
     if (!st && w.kind != B_DQ) w.KB = w.K;
     if (!st) st = pack(g, n, n_in, &w, k);
@@ -764,8 +683,9 @@ qc_status qc_cpu_gen_wgemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
         regs = LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "regs");
         join = LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "join");
         LLVMValueRef rows = LLVMBuildSub(f.b, f.end, f.begin, "");
-        LLVMBuildCondBr(f.b, LLVMBuildICmp(f.b, LLVMIntSGE, rows, qc_cpu_i64(&f, STAGE_ROWS * w.MR), ""),
-                        st_bb, regs);
+        LLVMValueRef min_rows = qc_cpu_i64(&f, STAGE_ROWS * w.MR);
+        LLVMValueRef many = LLVMBuildICmp(f.b, LLVMIntSGE, rows, min_rows, "");
+        LLVMBuildCondBr(f.b, many, st_bb, regs);
         LLVMPositionBuilderAtEnd(f.b, st_bb);
         emit_staged(&f, &o, A, Y);
         LLVMBuildBr(f.b, join);
@@ -800,50 +720,5 @@ qc_status qc_cpu_gen_wgemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
     snprintf(k->variant, sizeof k->variant, "wgemm %s%s %dx%d f32x%d%s%s", what,
              w.kind == B_HALF ? "" : (w.bits == 4 ? " 4b" : " 8b"), (int)w.MR, (int)w.NR, (int)w.W,
              staged ? " staged" : "", w.has_prog ? " +epilogue" : "");
-    return NULL;
-}
-
-/* ---- Cast f32 <-> f16 / bf16 -------------------------------------------------------- */
-
-/* The fp16 / bf16 schemes' boundary Casts (graph inputs to half, outputs
- * back to f32), with the conversions above: f32 -> half rounds half to
- * even exactly as ref's Cast (qc_f32_to_f16 / qc_f32_to_bf16), half -> f32
- * is exact. Elementwise: units are elements. */
-static void cast_span(qc_cpu_fn *f, qc_dtype tx, qc_dtype ty, int32_t w, LLVMValueRef x,
-                      LLVMValueRef y, LLVMValueRef i) {
-    LLVMValueRef v = load_as_f32(f, tx, w, x, i, NULL);
-    store_from_f32(f, ty, w, y, i, v, NULL);
-}
-
-qc_status qc_cpu_gen_cast_half(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k) {
-    const qc_node *n = &g->nodes[node];
-    if (n->n_in < 1 || n->in[0] < 0 || n->n_out != 1 || n->out[0] < 0)
-        return unsupported("inputs / outputs");
-    qc_dtype tx = g->values[n->in[0]].type.dtype, ty = g->values[n->out[0]].type.dtype;
-    bool down = tx == QC_F32 && is_half(ty), up = is_half(tx) && ty == QC_F32;
-    if (!down && !up) return unsupported("not f32 <-> f16 / bf16");
-    qc_dtype h = down ? ty : tx;
-    if (h == QC_F16 && !cg->feat.f16c) return unsupported("fp16 without f16c");
-    int64_t na = 0, nb = 0;
-    qc_status st = qc_cpu_numel_lin(&g->values[n->out[0]].type, &na, &nb);
-    if (st) return st;
-    qc_cpu_fn f;
-    qc_cpu_fn_begin(cg, k->symbol, &f);
-    LLVMValueRef x = qc_cpu_fn_in(&f, 0), y = qc_cpu_fn_out(&f, 0);
-    qc_cpu_loop vl;
-    LLVMValueRef j = qc_cpu_loop_begin(&f, &vl, f.begin, f.end, f.vw);
-    cast_span(&f, tx, ty, f.vw, x, y, j);
-    qc_cpu_loop_end(&f, &vl);
-    qc_cpu_loop sl;
-    LLVMValueRef j1 = qc_cpu_loop_begin(&f, &sl, vl.iv, f.end, 1);
-    cast_span(&f, tx, ty, 1, x, y, j1);
-    qc_cpu_loop_end(&f, &sl);
-    qc_cpu_fn_end(&f);
-    k->units_a = na;
-    k->units_b = nb;
-    k->grain = 4096;
-    k->cost_ps = qc_cpu_cost_ps(40.0 * 16.0 / f.vw);
-    snprintf(k->variant, sizeof k->variant, "cast %s->%s x%d", qc_dtype_name(tx),
-             qc_dtype_name(ty), (int)f.vw);
     return NULL;
 }

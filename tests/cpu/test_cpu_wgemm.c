@@ -181,7 +181,8 @@ static void compare(const char *what, const qc_tensor *got, const qc_tensor *wan
         same += a == b;
         if (!(fabs(a - b) <= tol_of(t, b, ymax, sum_bound))) {
             if (bad++ < 3)
-                fprintf(stderr, "  %s: element %lld got %.9g want %.9g\n", what, (long long)e, a, b);
+                fprintf(stderr, "  %s: element %lld got %.9g want %.9g\n", what, (long long)e, a,
+                        b);
         }
     }
     /* half rounds where ref rounds: nearly every element is bit-identical */
@@ -360,8 +361,10 @@ static void case_cast(int iter, qc_dtype t) {
         float v = frand() * 4.0f;
         switch (irand(0, 7)) {
         case 0: v = ldexpf(v, (int)irand(-30, 20)); break;      /* f16 subnormal .. overflow */
-        case 1: v = ldexpf(1.0f + (float)irand(0, 1023) / 1024.0f + 1.0f / 2048.0f, (int)irand(-14, 15));
-            break;                                               /* an f16 tie */
+        case 1:   /* an f16 tie */
+            v = 1.0f + (float)irand(0, 1023) / 1024.0f + 1.0f / 2048.0f;
+            v = ldexpf(v, (int)irand(-14, 15));
+            break;
         case 2: v = irand(0, 1) ? INFINITY : -INFINITY; break;
         case 3: v = irand(0, 1) ? NAN : -0.0f; break;
         case 4: v = ldexpf(v, (int)irand(-130, 127)); break;     /* bf16 range */
@@ -384,7 +387,8 @@ static void case_cast(int iter, qc_dtype t) {
         int64_t bad = 0;
         for (int64_t e = 0; a && e < n; e++)
             bad += isnan(b[e]) ? !isnan(a[e]) : memcmp(&a[e], &b[e], 4) != 0;
-        EXPECT(a && !bad, "%s (%s): %lld elements differ", what, aot ? "aot" : "jit", (long long)bad);
+        EXPECT(a && !bad, "%s (%s): %lld elements differ", what, aot ? "aot" : "jit",
+               (long long)bad);
         qc_tensor_release(&got);
     }
     qc_tensor_release(&in);
