@@ -15,7 +15,7 @@
  * this, so both produce the same graph. */
 qc_status qc_compile_optimize(qc_graph *g) {
     if (!g) return qc_error(QC_ERR_INVALID, "qc_compile_optimize: graph is NULL");
-    qc_status st = qc_pass_run_pipeline(g, "const_fold,dce,qdq_fold,const_fold_dq,fuse,dce,verify");
+    qc_status st = qc_pass_run_pipeline(g, "const_fold,dce,qdq_fold,const_fold_dq,fuse,wgemm_fold,dce,verify");
     return st ? qc_status_wrap(st, "qc_compile_optimize") : NULL;
 }
 

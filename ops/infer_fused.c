@@ -3,6 +3,7 @@
  * inference runs the counterpart's rule on a view of the node and then
  * checks only the extras: one rule per shape computation. */
 #include "ops/infer.h"
+#include "ops/wgemm.h"
 
 /* Runs inference as if the node were `op` with its first n_in inputs. */
 static qc_status infer_as(qc_infer_ctx *ctx, qc_op op, int32_t n_in) {
@@ -96,6 +97,56 @@ static qc_status infer_elementwise(qc_infer_ctx *ctx) {
     return NULL;
 }
 
+/* qc.WGemm: the decoder's rule on a view (DequantizeLinear(w, scale, zp?) or
+ * Gather(codebook, w as i32)), then the base op's rule with the decoded
+ * weight as input 1. */
+static qc_status infer_wgemm(qc_infer_ctx *ctx) {
+    const qc_node *n = ctx->node;
+    qc_wgemm_attrs w;
+    const char *why = "";
+    if (!qc_wgemm_attrs_get(n, &w, &why)) return qc_node_error(n, QC_ERR_INVALID, "%s", why);
+    if (!qc_infer_has_input(ctx, 1)) return qc_node_error(n, QC_ERR_INVALID, "missing weight");
+    qc_type din[3], dec;
+    const void *ddata[3] = {NULL, NULL, NULL};
+    int32_t nd = 0;
+    qc_node view = *n;
+    if (w.codebook) {
+        qc_dtype it = ctx->in[1].dtype;
+        if (it != QC_U8 && it != QC_U4 && it != QC_I8 && it != QC_I4 && it != QC_I32)
+            return qc_node_error(n, QC_ERR_INVALID, "codebook indices must be an integer tensor");
+        view.op = QC_OP_GATHER;
+        view.n_attr = 0;   /* axis 0 */
+        din[nd++] = ctx->in[w.dec];
+        din[nd] = ctx->in[1];
+        din[nd++].dtype = QC_I32;
+    } else {
+        view.op = QC_OP_DEQUANTIZE_LINEAR;
+        din[nd] = ctx->in[1], ddata[nd++] = ctx->in_data[1];
+        for (int32_t k = w.dec; k < ctx->n_in; k++)
+            din[nd] = ctx->in[k], ddata[nd++] = ctx->in_data[k];
+    }
+    view.n_in = nd;
+    qc_infer_ctx sub = {.batch = ctx->batch, .node = &view, .n_in = nd, .in = din,
+                        .in_data = ddata, .n_out = 1, .out = &dec};
+    qc_status st = qc_infer_node(&sub);
+    if (st) return qc_status_wrap(st, "qc.WGemm weight decoder");
+    qc_type bin[18];
+    const void *bdata[18];
+    if (w.dec > 18) return qc_node_error(n, QC_ERR_INVALID, "too many inputs");
+    for (int32_t k = 0; k < w.dec; k++) bin[k] = ctx->in[k], bdata[k] = ctx->in_data[k];
+    bin[1] = dec;
+    bdata[1] = NULL;
+    qc_node bview = *n;
+    bview.op = w.base;
+    bview.n_in = w.dec;
+    qc_infer_ctx bsub = *ctx;
+    bsub.node = &bview;
+    bsub.n_in = w.dec;
+    bsub.in = bin;
+    bsub.in_data = bdata;
+    return qc_infer_node(&bsub);
+}
+
 qc_status qc_infer_fused(qc_infer_ctx *ctx, bool *handled) {
     *handled = true;
     switch (ctx->node->op) {
@@ -105,6 +156,7 @@ qc_status qc_infer_fused(qc_infer_ctx *ctx, bool *handled) {
     case QC_OP_ELEMENTWISE: return infer_elementwise(ctx);
     case QC_OP_QGEMM: return infer_qgemm(ctx);
     case QC_OP_QCONV: return infer_qconv(ctx);
+    case QC_OP_WGEMM: return infer_wgemm(ctx);
     default: *handled = false; return NULL;
     }
 }

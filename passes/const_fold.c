@@ -26,6 +26,10 @@
  *    variant const_fold_dq runs after qdq_fold and folds the DequantizeLinear
  *    of constants that qdq_fold left (a layer whose activations stayed float):
  *    dequantizing the same weight on every run is pure waste;
+ *  - the decoder of a compressed Gemm/MatMul weight (weight-only schemes:
+ *    DequantizeLinear of an int8/int4 constant, the kmeans codebook's Cast +
+ *    Gather): wgemm_fold makes it part of a qc.WGemm that decodes inside the
+ *    GEMM, so the artifact keeps the compressed weight (docs/quantization.md);
  *  - a node whose evaluation fails: it reports the same error at run time;
  *  - a node whose types need run-time data (a Reshape fed a batch-dependent
  *    shape the folder could not rewrite, ...): it keeps its declared types,
@@ -108,6 +112,7 @@ static qc_status refresh_types(qc_fold *f, int32_t ni, bool *ok) {
 static bool worth_folding(const qc_fold *f, const qc_node *n) {
     const qc_graph *g = f->g;
     if (n->op == QC_OP_DEQUANTIZE_LINEAR && !f->fold_dequantize) return false;   /* see the top */
+    if (qc_wgemm_decoder_kept(g, (int32_t)(n - g->nodes))) return false;         /* see the top */
     for (int32_t k = 0; k < n->n_out; k++) {
         const qc_type *t = &g->values[n->out[k]].type;
         int64_t numel = qc_type_numel(t);

@@ -33,6 +33,11 @@ typedef struct qc_fold {
     bool fold_dequantize; /* const_fold_dq: DequantizeLinear of constants too */
 } qc_fold;
 
+/* True for a decoder of a compressed GEMM weight that qc_pass_wgemm_fold
+ * will fuse into qc.WGemm (passes/wgemm_fold.c): const_fold leaves it, so
+ * the weight stays compressed. */
+bool qc_wgemm_decoder_kept(const qc_graph *g, int32_t node);
+
 /* Turns value `id` into a constant holding t's data (ownership moves to the
  * graph; t->data is NULL afterwards). */
 void qc_fold_set_const(qc_fold *f, int32_t id, qc_tensor *t);

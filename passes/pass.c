@@ -11,6 +11,8 @@ static const qc_pass qc_passes[] = {
      qc_pass_const_fold},
     {"const_fold_dq", "const_fold, also DequantizeLinear of constants (after qdq_fold: float layers' weights)",
      qc_pass_const_fold_dq},
+    {"wgemm_fold", "weight-only Gemm/MatMul (DequantizeLinear or codebook Gather of a constant weight) into qc.WGemm",
+     qc_pass_wgemm_fold},
     {"dce", "remove nodes and values that no graph output depends on", qc_pass_dce},
     {"qdq_fold", "fold DequantizeLinear->op->QuantizeLinear chains and QLinear* into integer ops",
      qc_pass_qdq_fold},

@@ -27,6 +27,10 @@ qc_status qc_pass_const_fold(qc_graph *g);
  * qdq_fold, for the weights of layers that stayed float. */
 qc_status qc_pass_const_fold_dq(qc_graph *g);
 
+/* Weight-only GEMMs (decoder of a compressed constant weight + Gemm/MatMul)
+ * into qc.WGemm (passes/wgemm_fold.c); run after fuse. */
+qc_status qc_pass_wgemm_fold(qc_graph *g);
+
 /* Dead-code elimination (passes/dce.c). */
 qc_status qc_pass_dce(qc_graph *g);
 

@@ -80,7 +80,7 @@ static qc_status print_fused(const qc_graph *g, const char *model, bool verify, 
                              FILE *f) {
     qc_graph *c = NULL;
     qc_status st = qc_cli_load_model(model, verify, &c);
-    if (!st) st = qc_pass_run_pipeline(c, "qdq_fold,const_fold_dq,fuse,dce");
+    if (!st) st = qc_pass_run_pipeline(c, "qdq_fold,const_fold_dq,fuse,wgemm_fold,dce");
     qc_plan p = {0};
     if (!st) st = qc_memplan(c, &p);
     if (!st)

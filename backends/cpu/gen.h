@@ -71,6 +71,13 @@ qc_status qc_cpu_gen_quant(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
 
 /* MaxPool (2-D; u8, i8, f32) and GlobalAveragePool (f32) (gen_pool.c). */
 qc_status qc_cpu_gen_pool(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+/* GEMMs whose constant weight is not f32 (gen_wgemm.c): qc.WGemm (int8 /
+ * int4 DequantizeLinear or codebook weights, decoded in registers) and fp16 /
+ * bf16 Gemm, MatMul, qc.FusedGemm, qc.FusedMatMul (qc_cpu_gen_gemm hands
+ * those over). */
+qc_status qc_cpu_gen_wgemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+/* Cast f32 <-> f16 / bf16 (gen_half.c; qc_cpu_gen_dynq hands those over). */
+qc_status qc_cpu_gen_cast_half(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 
 /* DynamicQuantizeLinear (f32 -> u8, one work unit: the range is over the
  * whole tensor) and Cast integer -> f32 (gen_dynq.c). */

@@ -282,6 +282,12 @@ static qc_status gen_cast(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, qc
 qc_status qc_cpu_gen_dynq(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k) {
     const qc_node *n = &g->nodes[node];
     if (n->op == QC_OP_DYNAMIC_QUANTIZE_LINEAR) return gen_dql(cg, g, n, k);
+    if (n->op == QC_OP_CAST && n->n_in == 1 && n->in[0] >= 0 && n->n_out == 1 && n->out[0] >= 0) {
+        qc_dtype tx = g->values[n->in[0]].type.dtype, ty = g->values[n->out[0]].type.dtype;
+        bool hx = tx == QC_F16 || tx == QC_BF16, hy = ty == QC_F16 || ty == QC_BF16;
+        if ((hx && ty == QC_F32) || (tx == QC_F32 && hy))
+            return qc_cpu_gen_cast_half(cg, g, node, k);   /* f32 <-> half: gen_half.c */
+    }
     if (n->op == QC_OP_CAST) return gen_cast(cg, g, n, k);
     return qc_error(QC_ERR_UNSUPPORTED, "not DynamicQuantizeLinear / Cast");
 }

@@ -268,6 +268,9 @@ static void emit_rows(qc_cpu_fn *f, opctx *o, LLVMValueRef A, LLVMValueRef Y, LL
 
 qc_status qc_cpu_gen_gemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k) {
     const qc_node *n = &g->nodes[node];
+    if (n->n_in > 0 && n->in[0] >= 0 && (g->values[n->in[0]].type.dtype == QC_F16 ||
+                                         g->values[n->in[0]].type.dtype == QC_BF16))
+        return qc_cpu_gen_wgemm(cg, g, node, k);   /* half: gen_wgemm.c */
     gemm gm;
     qc_status st = analyze(cg, g, n, &gm);
     if (!st) st = pack_b(g, n, &gm, k);

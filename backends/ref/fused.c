@@ -3,10 +3,13 @@
  * qmatmul.c) so the integer arithmetic and the requantization through
  * ir/quant.h exist once, then applies only the extras. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "backends/ref/kernels.h"
 #include "backends/ref/quant_kernels.h"
+#include "ir/dtype.h"
 #include "ir/quant.h"
+#include "ops/wgemm.h"
 
 /* Output clamp in quantized units from a folded Relu/Clip: exact because
  * quantization is monotone, so Q(max(v, 0)) == max(Q(v), Q(0)) etc. */
@@ -73,11 +76,65 @@ static qc_status ref_qgemm(const qc_ref_args *a) {
     return st;
 }
 
+/* qc.WGemm: the decoder's own kernel (DequantizeLinear, or Cast to i32 then
+ * Gather) into a temporary f32 weight, then the base op's kernel: the very
+ * chain wgemm_fold replaced, so the result is bit-identical to it. */
+static qc_status ref_wgemm(const qc_ref_args *a) {
+    const qc_node *n = a->node;
+    qc_wgemm_attrs w;
+    const char *why = "";
+    if (!qc_wgemm_attrs_get(n, &w, &why)) return qc_node_error(n, QC_ERR_INVALID, "%s", why);
+    if (w.dec > 18) return qc_node_error(n, QC_ERR_INVALID, "too many inputs");
+    const qc_tensor *wq = &a->in[1], *d0 = &a->in[w.dec];
+    qc_tensor dec = {0}, idx = {0};
+    qc_tensor_desc dd = wq->desc;
+    dd.dtype = d0->desc.dtype;   /* DequantizeLinear: the scale's type; Gather: the codebook's */
+    qc_status st = qc_tensor_alloc(&dd, &dec);
+    int32_t ids[3] = {0, 1, 2}, out_id = 0;
+    qc_node view = *n;
+    view.in = ids;
+    view.out = &out_id;
+    view.n_out = 1;
+    qc_tensor din[3];
+    if (!st && w.codebook) {
+        qc_tensor_desc id = wq->desc;
+        id.dtype = QC_I32;
+        st = qc_tensor_alloc(&id, &idx);
+        int64_t cnt = qc_type_numel(&id);
+        for (int64_t e = 0; !st && e < cnt; e++)
+            ((int32_t *)idx.data)[e] = (int32_t)qc_elem_get_i64(wq->desc.dtype, wq->data, e);
+        view.op = QC_OP_GATHER;
+        view.n_attr = 0;   /* axis 0 */
+        view.n_in = 2;
+        din[0] = *d0;
+        din[1] = idx;
+    } else if (!st) {
+        view.op = QC_OP_DEQUANTIZE_LINEAR;
+        view.n_in = 1 + a->n_in - w.dec;
+        din[0] = *wq;
+        for (int32_t k = w.dec; k < a->n_in; k++) din[1 + k - w.dec] = a->in[k];
+    }
+    qc_ref_args da = {.node = &view, .n_in = view.n_in, .in = din, .n_out = 1, .out = &dec};
+    if (!st) st = qc_ref_run_kernel(&da);
+    qc_tensor bin[18];
+    memcpy(bin, a->in, sizeof(qc_tensor) * (size_t)w.dec);
+    bin[1] = dec;
+    qc_node bview = *n;
+    bview.op = w.base;
+    bview.n_in = w.dec;
+    qc_ref_args ba = {.node = &bview, .n_in = w.dec, .in = bin, .n_out = a->n_out, .out = a->out};
+    if (!st) st = qc_ref_run_kernel(&ba);
+    qc_tensor_release(&idx);
+    qc_tensor_release(&dec);
+    return st;
+}
+
 qc_status qc_ref_fused(const qc_ref_args *a, bool *handled) {
     *handled = true;
     switch (a->node->op) {
     case QC_OP_QGEMM: return ref_qgemm(a);
     case QC_OP_QCONV: return ref_qconv(a);
+    case QC_OP_WGEMM: return ref_wgemm(a);
     default: return qc_ref_fused_prog(a, handled);
     }
 }
