@@ -69,6 +69,9 @@ qc_status qc_cpu_gen_gemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu
 qc_status qc_cpu_gen_elementwise(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 qc_status qc_cpu_gen_quant(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 
+/* Softmax and LayerNormalization over the last axis, f32 (gen_norm.c). */
+qc_status qc_cpu_gen_norm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+
 /* MaxPool (2-D; u8, i8, f32) and GlobalAveragePool (f32) (gen_pool.c). */
 qc_status qc_cpu_gen_pool(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 /* GEMMs whose constant weight is not f32 (gen_wgemm.c): qc.WGemm (int8 /

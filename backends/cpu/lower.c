@@ -43,6 +43,7 @@ static qc_cpu_gen_fn generator_for(qc_op op) {
     case QC_OP_QGEMM: case QC_OP_QLINEAR_MATMUL: case QC_OP_MATMUL_INTEGER: return qc_cpu_gen_qgemm;
     case QC_OP_QCONV: case QC_OP_QLINEAR_CONV: case QC_OP_CONV_INTEGER: return qc_cpu_gen_qconv;
     case QC_OP_MAX_POOL: case QC_OP_GLOBAL_AVERAGE_POOL: return qc_cpu_gen_pool;
+    case QC_OP_SOFTMAX: case QC_OP_LAYER_NORM: return qc_cpu_gen_norm;
     case QC_OP_QLINEAR_ADD: case QC_OP_QLINEAR_MUL: return qc_cpu_gen_qelem;
     default: return NULL;
     }
