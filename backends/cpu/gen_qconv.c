@@ -125,6 +125,7 @@ typedef struct conv_plan {
     conv_geom g;
     int64_t npb, mr, kdim;        /* position blocks, rows per block, K = Cg * k_size */
     int64_t off_groups, group_size;
+    int64_t off_inner;            /* per-position "all taps inside" bytes, or 0: no fast path */
     int32_t x_zp_raw;             /* the byte padding reads */
 } conv_plan;
 
@@ -172,6 +173,48 @@ static void emit_driver(qc_cpu_cg *cg, LLVMValueRef kern, LLVMValueRef micro, co
     LLVMValueRef o = LLVMBuildAdd(b, p0, lr.iv, "");
     LLVMValueRef srow = LLVMBuildMul(b, lr.iv, c64(i64, p->kdim), "");
     LLVMValueRef trow = LLVMBuildMul(b, o, c64(i64, g->k_size * 4), "");
+    /* Fast path for a position whose taps are all inside the input (a
+     * per-position flag after the tap table): with dilation 1 along the last
+     * spatial dim, the kw taps of one kernel row are kw consecutive bytes of
+     * x and of the scratch row, so each row of taps moves as one <kw x i8>
+     * load and store (exactly kw bytes: nothing read past the input or
+     * written past the row), from the table's offset of its first tap only.
+     * Positions touching the padding take the per-tap gather below. */
+    int64_t kwid = g->sp ? g->k[g->sp - 1] : 1;
+    bool rows_fast = p->off_inner > 0;
+    LLVMBasicBlockRef gather = NULL, joined = NULL;
+    if (rows_fast) {
+        LLVMValueRef foff = LLVMBuildAdd(b, c64(i64, p->off_inner), o, "");
+        LLVMValueRef flag = LLVMBuildLoad2(b, i8, LLVMBuildGEP2(b, i8, blob, &foff, 1, ""), "");
+        LLVMValueRef all = LLVMBuildICmp(b, LLVMIntNE, flag, LLVMConstInt(i8, 0, 0), "");
+        LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(c, kern, "im2col.rows");
+        gather = LLVMAppendBasicBlockInContext(c, kern, "im2col.taps");
+        joined = LLVMAppendBasicBlockInContext(c, kern, "im2col.done");
+        LLVMBuildCondBr(b, all, fast, gather);
+        LLVMPositionBuilderAtEnd(b, fast);
+        LLVMValueRef first[64];
+        int64_t nrow = g->k_size / kwid;
+        for (int64_t j = 0; j < nrow; j++) {
+            LLVMValueRef toff = LLVMBuildAdd(b, trow, c64(i64, j * kwid * 4), "");
+            LLVMValueRef tap = LLVMBuildLoad2(b, i32, LLVMBuildGEP2(b, i8, blob, &toff, 1, ""), "");
+            first[j] = LLVMBuildSExt(b, tap, i64, "");
+        }
+        LLVMTypeRef word = LLVMVectorType(i8, (unsigned)kwid);
+        loop lf = loop_begin(b, kern, i64);
+        LLVMValueRef fx_off = LLVMBuildMul(b, lf.iv, c64(i64, g->in_size), "");
+        LLVMValueRef fxp = LLVMBuildGEP2(b, i8, xg, &fx_off, 1, "");
+        LLVMValueRef fsc = LLVMBuildAdd(b, srow, LLVMBuildMul(b, lf.iv, c64(i64, g->k_size), ""), "");
+        for (int64_t j = 0; j < nrow; j++) {
+            LLVMValueRef v = LLVMBuildLoad2(b, word, LLVMBuildGEP2(b, i8, fxp, &first[j], 1, ""), "");
+            LLVMSetAlignment(v, 1);
+            LLVMValueRef soff = LLVMBuildAdd(b, fsc, c64(i64, j * kwid), "");
+            LLVMValueRef stw = LLVMBuildStore(b, v, LLVMBuildGEP2(b, i8, scratch, &soff, 1, ""));
+            LLVMSetAlignment(stw, 1);
+        }
+        loop_end(b, kern, &lf, c64(i64, g->cg));
+        LLVMBuildBr(b, joined);
+        LLVMPositionBuilderAtEnd(b, gather);
+    }
     bool unroll = g->k_size <= 32;
     LLVMValueRef safe[32], inside[32];
     for (int64_t t = 0; unroll && t < g->k_size; t++) {
@@ -207,6 +250,10 @@ static void emit_driver(qc_cpu_cg *cg, LLVMValueRef kern, LLVMValueRef micro, co
     }
     if (!unroll) loop_end(b, kern, &lk, c64(i64, g->k_size));
     loop_end(b, kern, &lc, c64(i64, g->cg));
+    if (rows_fast) {
+        LLVMBuildBr(b, joined);
+        LLVMPositionBuilderAtEnd(b, joined);
+    }
     loop_end(b, kern, &lr, rows);
 
     LLVMValueRef yoff = LLVMBuildAdd(
@@ -302,7 +349,12 @@ qc_status qc_cpu_gen_qconv_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
         qc_i8_layout_init(&gs[0], t, &l2);
         lo.has_zb = lo.has_zb || l2.has_zb;
     }
-    int64_t tab_bytes = (cgm->out_size * cgm->k_size * 4 + 63) & ~(int64_t)63;
+    int64_t kw_last = cgm->sp ? cgm->k[cgm->sp - 1] : 1;
+    bool fast_rows = cgm->sp >= 1 && cgm->dil[cgm->sp - 1] == 1 && kw_last > 1 && kw_last <= 16 &&
+                     cgm->k_size / kw_last <= 64;
+    p.off_inner = fast_rows ? cgm->out_size * cgm->k_size * 4 : 0;
+    int64_t tab_bytes = (cgm->out_size * cgm->k_size * 4 + (fast_rows ? cgm->out_size : 0) + 63) &
+                        ~(int64_t)63;
     p.off_groups = tab_bytes;
     p.group_size = lo.size;
     int64_t total = tab_bytes + cgm->group * lo.size;
@@ -330,8 +382,14 @@ qc_status qc_cpu_gen_qconv_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
         goto out;
     }
     int32_t *tab = (int32_t *)k->packed;
-    for (int64_t o = 0; o < cgm->out_size; o++)
-        for (int64_t kk = 0; kk < cgm->k_size; kk++) tab[o * cgm->k_size + kk] = tap_offset(cgm, o, kk);
+    for (int64_t o = 0; o < cgm->out_size; o++) {
+        bool inner = true;
+        for (int64_t kk = 0; kk < cgm->k_size; kk++) {
+            tab[o * cgm->k_size + kk] = tap_offset(cgm, o, kk);
+            inner = inner && tab[o * cgm->k_size + kk] >= 0;
+        }
+        if (p.off_inner) k->packed[p.off_inner + o] = inner;
+    }
     for (int64_t gi = 0; gi < cgm->group; gi++) {
         qc_i8_gemm gg = gm;
         int64_t c0 = gi * cgm->mg;
