@@ -8,8 +8,9 @@
  * dilations, auto_pad; -1 marks padding, which reads x's zero point so
  * that x - x_zp is 0 there, as in the ref), then calls the micro-kernel,
  * which stores NCHW output (positions contiguous, channels strided).
- * Depthwise convs run through the same path (N = 1 lane used): correct,
- * not fast. */
+ * Positions whose taps are all inside the input copy each kernel row of
+ * taps as one short vector instead of tap by tap. Depthwise convs go to
+ * the direct kernel of gen_qdw.c first (qc_cpu_gen_qconv). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
