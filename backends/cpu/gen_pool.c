@@ -162,20 +162,7 @@ static void window_row(const prow *r) {
     for (int64_t ow = hi; ow < p->OW; ow++) border_col(r, ow);
 }
 
-static LLVMValueRef imax(qc_cpu_fn *f, LLVMValueRef a, LLVMValueRef b) {
-    return LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntSGT, a, b, ""), a, b, "");
-}
-static LLVMValueRef imin(qc_cpu_fn *f, LLVMValueRef a, LLVMValueRef b) {
-    return LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntSLT, a, b, ""), a, b, "");
-}
 
-/* floor(a / b) for b > 0 and any sign of a. */
-static LLVMValueRef floordiv(qc_cpu_fn *f, LLVMValueRef a, int64_t b) {
-    LLVMValueRef q = LLVMBuildSDiv(f->b, a, qc_cpu_i64(f, b), "");
-    LLVMValueRef r = LLVMBuildSRem(f->b, a, qc_cpu_i64(f, b), "");
-    LLVMValueRef neg = LLVMBuildICmp(f->b, LLVMIntSLT, r, qc_cpu_i64(f, 0), "");
-    return LLVMBuildSub(f->b, q, LLVMBuildZExt(f->b, neg, f->i64, ""), "");
-}
 
 static void emit_maxpool(qc_cpu_fn *f, const pool *p) {
     LLVMTypeRef et = elem_t(f, p->dt);
@@ -186,13 +173,8 @@ static void emit_maxpool(qc_cpu_fn *f, const pool *p) {
     LLVMValueRef oh = LLVMBuildSRem(f->b, u, qc_cpu_i64(f, p->OH), "");
     LLVMValueRef xp = qc_cpu_gep(f, et, x, LLVMBuildMul(f->b, plane, qc_cpu_i64(f, p->H * p->W), ""));
     LLVMValueRef yr = qc_cpu_gep(f, et, y, LLVMBuildMul(f->b, u, qc_cpu_i64(f, p->OW), ""));
-    /* valid window rows: 0 <= ih0 + k * dh <= H - 1 */
-    LLVMValueRef ih0 = LLVMBuildSub(f->b, LLVMBuildMul(f->b, oh, qc_cpu_i64(f, p->sh), ""),
-                                    qc_cpu_i64(f, p->ph), "");
-    /* klo = max(0, ceil(-ih0 / dh)) = max(0, -floor(ih0 / dh)) */
-    LLVMValueRef klo = imax(f, qc_cpu_i64(f, 0), LLVMBuildNeg(f->b, floordiv(f, ih0, p->dh), ""));
-    LLVMValueRef khi = imin(f, qc_cpu_i64(f, p->kh - 1),
-                            floordiv(f, LLVMBuildSub(f->b, qc_cpu_i64(f, p->H - 1), ih0, ""), p->dh));
+    LLVMValueRef ih0, klo, khi;
+    qc_cpu_window_rows(f, oh, p->sh, p->ph, p->dh, p->kh, p->H, &ih0, &klo, &khi);
     LLVMBasicBlockRef empty = LLVMAppendBasicBlockInContext(f->cg->ctx, f->fn, "pad.row");
     LLVMBasicBlockRef rows = LLVMAppendBasicBlockInContext(f->cg->ctx, f->fn, "rows");
     LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(f->cg->ctx, f->fn, "next");

@@ -160,18 +160,6 @@ static uint64_t border_mask(const dw *d, int64_t ow) {
     return m;
 }
 
-static LLVMValueRef imax(qc_cpu_fn *f, LLVMValueRef a, LLVMValueRef b) {
-    return LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntSGT, a, b, ""), a, b, "");
-}
-static LLVMValueRef imin(qc_cpu_fn *f, LLVMValueRef a, LLVMValueRef b) {
-    return LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntSLT, a, b, ""), a, b, "");
-}
-static LLVMValueRef floordiv(qc_cpu_fn *f, LLVMValueRef a, int64_t b) {
-    LLVMValueRef q = LLVMBuildSDiv(f->b, a, qc_cpu_i64(f, b), "");
-    LLVMValueRef r = LLVMBuildSRem(f->b, a, qc_cpu_i64(f, b), "");
-    LLVMValueRef neg = LLVMBuildICmp(f->b, LLVMIntSLT, r, qc_cpu_i64(f, 0), "");
-    return LLVMBuildSub(f->b, q, LLVMBuildZExt(f->b, neg, f->i64, ""), "");
-}
 
 static void emit(qc_cpu_fn *f, const dw *d) {
     LLVMValueRef x = qc_cpu_fn_in(f, 0), y = qc_cpu_fn_out(f, 0);
@@ -189,10 +177,7 @@ static void emit(qc_cpu_fn *f, const dw *d) {
     LLVMValueRef mult = LLVMBuildLoad2(f->b, f->f32,
         qc_cpu_gep(f, f->f32, f->packed, LLVMBuildAdd(f->b, ch, qc_cpu_i64(f, d->off_mult / 4), "")), "");
     LLVMValueRef yr = qc_cpu_gep(f, f->i8, y, LLVMBuildMul(f->b, u, qc_cpu_i64(f, d->OW), ""));
-    c.ih0 = LLVMBuildSub(f->b, LLVMBuildMul(f->b, oh, qc_cpu_i64(f, d->sh), ""), qc_cpu_i64(f, d->ph), "");
-    c.klo = imax(f, qc_cpu_i64(f, 0), LLVMBuildNeg(f->b, floordiv(f, c.ih0, d->dh), ""));
-    c.khi = imin(f, qc_cpu_i64(f, d->kh - 1),
-                 floordiv(f, LLVMBuildSub(f->b, qc_cpu_i64(f, d->H - 1), c.ih0, ""), d->dh));
+    qc_cpu_window_rows(f, oh, d->sh, d->ph, d->dh, d->kh, d->H, &c.ih0, &c.klo, &c.khi);
     /* interior columns: every tap inside the row */
     int64_t lo = (d->pw + d->sw - 1) / d->sw, reach = d->W - 1 - (d->kw - 1) * d->dw + d->pw;
     int64_t hi = reach < 0 ? 0 : reach / d->sw + 1;

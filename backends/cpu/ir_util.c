@@ -289,3 +289,29 @@ qc_status qc_cpu_numel_lin(const qc_type *t, int64_t *a, int64_t *b) {
     *b = sym ? p : 0;
     return NULL;
 }
+
+static LLVMValueRef imax(qc_cpu_fn *f, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntSGT, a, b, ""), a, b, "");
+}
+
+static LLVMValueRef imin(qc_cpu_fn *f, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+
+/* floor(a / b) for b > 0 and any sign of a. */
+static LLVMValueRef floordiv(qc_cpu_fn *f, LLVMValueRef a, int64_t b) {
+    LLVMValueRef q = LLVMBuildSDiv(f->b, a, qc_cpu_i64(f, b), "");
+    LLVMValueRef r = LLVMBuildSRem(f->b, a, qc_cpu_i64(f, b), "");
+    LLVMValueRef neg = LLVMBuildICmp(f->b, LLVMIntSLT, r, qc_cpu_i64(f, 0), "");
+    return LLVMBuildSub(f->b, q, LLVMBuildZExt(f->b, neg, f->i64, ""), "");
+}
+
+void qc_cpu_window_rows(qc_cpu_fn *f, LLVMValueRef o, int64_t stride, int64_t pad, int64_t dil,
+                        int64_t k, int64_t in, LLVMValueRef *i0, LLVMValueRef *klo,
+                        LLVMValueRef *khi) {
+    *i0 = LLVMBuildSub(f->b, LLVMBuildMul(f->b, o, qc_cpu_i64(f, stride), ""), qc_cpu_i64(f, pad), "");
+    /* klo = max(0, ceil(-i0 / dil)) = max(0, -floor(i0 / dil)) */
+    *klo = imax(f, qc_cpu_i64(f, 0), LLVMBuildNeg(f->b, floordiv(f, *i0, dil), ""));
+    *khi = imin(f, qc_cpu_i64(f, k - 1),
+                floordiv(f, LLVMBuildSub(f->b, qc_cpu_i64(f, in - 1), *i0, ""), dil));
+}

@@ -76,6 +76,14 @@ LLVMValueRef qc_cpu_exp(qc_cpu_fn *f, int32_t w, LLVMValueRef x);
 LLVMValueRef qc_cpu_tanh(qc_cpu_fn *f, int32_t w, LLVMValueRef x);
 LLVMValueRef qc_cpu_sigmoid(qc_cpu_fn *f, int32_t w, LLVMValueRef x);
 
+/* The window rows of output row o (runtime) that fall inside an input of
+ * `in` rows: *i0 = o * stride - pad, taps k in [*klo, *khi] have
+ * 0 <= i0 + k * dil <= in - 1 (*klo > *khi: none). For the pooling and
+ * depthwise kernels. */
+void qc_cpu_window_rows(qc_cpu_fn *f, LLVMValueRef o, int64_t stride, int64_t pad, int64_t dil,
+                        int64_t k, int64_t in, LLVMValueRef *i0, LLVMValueRef *klo,
+                        LLVMValueRef *khi);
+
 /* t's element count as a + b * batch (one symbolic dim at most; two are
  * QC_ERR_UNSUPPORTED, so the node falls back). */
 qc_status qc_cpu_numel_lin(const qc_type *t, int64_t *a, int64_t *b);
