@@ -271,7 +271,7 @@ static qc_status gen_gap(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_
     const qc_type *x = &g->values[n->in[0]].type;
     if (x->dtype != QC_F32 || g->values[n->out[0]].type.dtype != QC_F32)
         return qc_error(QC_ERR_UNSUPPORTED, "only f32");
-    int64_t pa, pb;
+    int64_t pa = 0, pb = 0;
     qc_status s = planes_of(x, &pa, &pb);
     if (s) return s;
     int64_t inner = 1;
