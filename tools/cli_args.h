@@ -47,6 +47,11 @@ double qc_cli_graph_ops(const qc_graph *g, int64_t batch);
 qc_status qc_cli_model_ops(const char *path, int64_t batch, double *ops);
 /* Reads and validates an artifact (runtime/model.h); errors name the file. */
 qc_status qc_cli_load_qcm(const char *path, qc_model_data **out);
+/* The devices an artifact has target code for, best first (cuda, vulkan,
+ * cpu), ending with "ref" (every artifact runs there): what `qcomp run`
+ * tries when no --backend is given. Writes at most cap names, returns the
+ * count; an unreadable artifact gives just "ref" (its load reports why). */
+int qc_cli_qcm_devices(const char *path, const char **names, int cap);
 /* `inspect --target cpu` (tools/cli_cpu.c): the cpu kernel table of a
  * .qcm file, or of MODEL compiled for cpu in memory. */
 qc_status qc_cli_print_cpu(const char *model, bool verify, FILE *f);

@@ -23,6 +23,20 @@ qc_status qc_cli_load_qcm(const char *path, qc_model_data **out) {
     return qc_model_data_read_file(path, out);
 }
 
+int qc_cli_qcm_devices(const char *path, const char **names, int cap) {
+    static const struct { uint32_t target; const char *device; } order[] = {
+        {QC_TARGET_CUDA, "cuda"}, {QC_TARGET_VULKAN, "vulkan"}, {QC_TARGET_CPU, "cpu"}};
+    int n = 0;
+    qc_model_data *m = NULL;
+    qc_status st = qc_cli_load_qcm(path, &m);
+    if (st) qc_status_free(st);
+    for (size_t i = 0; m && i < sizeof order / sizeof order[0] && n < cap - 1; i++)
+        if (m->targets & (1u << order[i].target)) names[n++] = order[i].device;
+    qc_model_data_free(m);
+    if (n < cap) names[n++] = "ref";
+    return n;
+}
+
 qc_status qc_cli_load_qcm_graph(const char *path, bool verify, qc_graph **out) {
     *out = NULL;
     qc_model_data *m = NULL;

@@ -55,7 +55,7 @@ typedef struct run_opts {
 static void usage(FILE *f) {
     fprintf(f,
             "usage: qcomp run MODEL [--input NAME=FILE.npy]... [--output-dir DIR]\n"
-            "                 [--backend ref] [--repeat N] [--quiet]\n"
+            "                 [--backend NAME] [--repeat N] [--quiet]\n"
             "\n"
             "Runs MODEL (a .qcir text IR file, an .onnx model, or a .qcm artifact from\n"
             "`qcomp compile`, run through the runtime library) and prints each output's\n"
@@ -67,7 +67,10 @@ static void usage(FILE *f) {
             "  --output-dir DIR       write each output to DIR/<name>.npy (created if\n"
             "                         missing; characters outside [A-Za-z0-9_.-] become\n"
             "                         '_', clashing names get _2, _3, ...)\n"
-            "  --backend NAME         backend to run on (available: ref; default ref)\n"
+            "  --backend NAME         device to run on. A .qcm artifact runs on any runtime\n"
+            "                         device (ref, cpu, vulkan, cuda) its code is for;\n"
+            "                         default: the best one it has code for that opens\n"
+            "                         here, else ref. Other models run on ref.\n"
             "  --repeat N             run N times, report min and median time\n"
             "  --quiet                print nothing but errors\n"
             "\n"
@@ -81,7 +84,7 @@ static int usage_error(void) {
 
 /* Returns -1 to go on, or the exit code to stop with. */
 static int parse_args(int argc, char **argv, run_opts *o) {
-    o->backend = "ref";
+    o->backend = NULL;   /* chosen once the model's kind is known */
     o->repeat = 1;
     for (int i = 1; i < argc; i++) {
         if (qc_cli_is_help(argv[i])) {
@@ -471,15 +474,36 @@ static qc_status unknown_backend(const char *name) {
     return qc_error(QC_ERR_NOT_FOUND, "unknown backend '%s' (available: %s)", name, list);
 }
 
-/* A .qcm artifact runs through the runtime API on device `backend`; its
- * graph (rebuilt by qc_cli_load_model) still provides names and types for
- * the input checks and output files. */
-static qc_status open_session(const run_opts *o, qc_runtime **rt, qc_model **m,
-                              qc_session **s) {
+/* A .qcm artifact runs through the runtime API on device `backend`, or
+ * without one on the best device it has code for that opens here (a cuda
+ * artifact on a machine without a GPU runs on ref, saying so). Its graph
+ * (rebuilt by qc_cli_load_model) still provides names and types for the
+ * input checks and output files. */
+static qc_status open_runtime(const run_opts *o, qc_runtime **rt) {
     qc_runtime_options ro;
     qc_runtime_options_init(&ro);
     ro.backend = o->backend;
-    qc_status st = qc_runtime_create(&ro, rt);
+    if (o->backend) return qc_runtime_create(&ro, rt);
+    const char *names[8];
+    int n = qc_cli_qcm_devices(o->model, names, 8);
+    qc_status st = NULL;
+    for (int i = 0; i < n; i++) {
+        qc_status_free(st);
+        ro.backend = names[i];
+        st = qc_runtime_create(&ro, rt);
+        if (!st) {
+            if (i > 0 && !o->quiet)
+                fprintf(stderr, "qcomp run: %s does not open here; running on %s\n", names[0],
+                        names[i]);
+            return NULL;
+        }
+    }
+    return st;
+}
+
+static qc_status open_session(const run_opts *o, qc_runtime **rt, qc_model **m,
+                              qc_session **s) {
+    qc_status st = open_runtime(o, rt);
     if (!st) st = qc_cli_name_file(qc_model_load_file(*rt, o->model, m), o->model);
     if (!st) st = qc_session_create(*m, NULL, s);
     return st;
@@ -488,8 +512,9 @@ static qc_status open_session(const run_opts *o, qc_runtime **rt, qc_model **m,
 /* Everything after argument parsing; owns and frees the graph and tensors. */
 static qc_status run_model(const run_opts *o) {
     bool qcm = qc_cli_is_qcm_file(o->model);
-    runner run = {find_backend(o->backend), NULL};
-    if (!qcm && !run.run) return unknown_backend(o->backend);
+    const char *graph_backend = o->backend ? o->backend : "ref";
+    runner run = {find_backend(graph_backend), NULL};
+    if (!qcm && !run.run) return unknown_backend(graph_backend);
     qc_runtime *rt = NULL;
     qc_model *model = NULL;
     qc_graph *g = NULL;

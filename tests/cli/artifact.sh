@@ -23,6 +23,29 @@ q run $M/model.onnx --input $M/input_0.npy --output-dir "$TMP/b"
 expect_rc "run onnx" 0
 if cmp -s "$TMP/a/output.npy" "$TMP/b/output.npy"; then pass; else fail "artifact output differs"; fi
 
+# Without --backend an artifact runs on the best device it has code for
+# that opens here: a cpu artifact on cpu (the same bytes as --backend cpu),
+# a cuda one on a machine without a GPU on ref, saying so.
+built=$("$QCOMP" compile --help | sed -n 's/.*those built in: \([a-z,]*\)).*/\1/p')
+devices=$(ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" "$QCOMP" bench --list-backends)
+if [[ ",$built," == *,cpu,* ]] && grep -qx cpu <<<"$devices"; then
+    q compile $M/model.onnx --target cpu -o "$TMP/c.qcm"
+    expect_rc "compile cpu" 0
+    q run "$TMP/c.qcm" --input $M/input_0.npy --output-dir "$TMP/c1"
+    expect_rc "run cpu artifact, default device" 0
+    q run "$TMP/c.qcm" --input $M/input_0.npy --output-dir "$TMP/c2" --backend cpu
+    expect_rc "run cpu artifact, --backend cpu" 0
+    if cmp -s "$TMP/c1/output.npy" "$TMP/c2/output.npy"; then pass; else fail "default device is not cpu"; fi
+fi
+if [[ ",$built," == *,cuda,* ]] && ! grep -qx cuda <<<"$devices"; then
+    q compile $M/model.onnx --target cuda -o "$TMP/g.qcm"
+    expect_rc "compile cuda" 0
+    q run "$TMP/g.qcm" --input $M/input_0.npy --output-dir "$TMP/g1"
+    expect_rc "run cuda artifact without a GPU" 0
+    expect_err "falls back to ref" "cuda does not open here; running on ref"
+    if cmp -s "$TMP/g1/output.npy" "$TMP/b/output.npy"; then pass; else fail "ref fallback output differs"; fi
+fi
+
 # a static batch, and a text IR model
 q compile tests/ir/quant.qcir --batch 4 -o "$TMP/q4.qcm"
 expect_rc "compile --batch" 0
