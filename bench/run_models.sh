@@ -8,7 +8,8 @@
 #   bench/run_models.sh                  # RUNS=20 timed runs each
 #   RUNS=3 WARMUP=1 BATCHES=1 bench/run_models.sh
 #
-# Environment: RUNS (20), WARMUP (3), THREADS (2), BATCHES ("1 8"), QCOMP
+# Environment: RUNS (20), WARMUP (3), THREADS (2), BATCHES ("1 8"), BACKENDS
+# (default: every device `qcomp bench --list-backends` prints), QCOMP
 # (build/qcomp), MODELS_DIR (build/large: where the generated models go),
 # OUT (bench/results). Every tool gets the same input: a seeded
 # np.random.RandomState(BATCH).randn(BATCH, 3, 224, 224), which is also the
@@ -59,7 +60,7 @@ for name in resnet18 mobilenet_v2; do
 np.save(sys.argv[1], np.random.RandomState(b).randn(b, 3, 224, 224).astype(np.float32))" "$x" "$b"
         # --force: all-int8 for every tool (no int8-vs-fp32 guard fallback)
         "$QCOMP" quantize "$model" --scheme int8 --calib "$x" --force -o "$W/q.onnx" >/dev/null
-        for be in $("$QCOMP" bench --list-backends); do
+        for be in ${BACKENDS:-$("$QCOMP" bench --list-backends)}; do
             say "$case: qcomp $be int8 ($RUNS runs)"
             "$QCOMP" bench "$model" --backend "$be" --scheme int8 --input "$x" --runs "$RUNS" \
                 --warmup "$WARMUP" --threads "$THREADS" --json "$W/q.json" >/dev/null

@@ -15,7 +15,8 @@
  * then the act clamp — the steps of gen_int8.c's epilogue. Padding
  * contributes nothing (ref widens x - za and skips taps outside the input).
  * A stride-s tap of 16 columns is one load of 16 s bytes and a shuffle
- * (s <= 4). Window rows outside the input are skipped per row at run time;
+ * (s <= 4); the interior runs 16 columns at a time, then 8 and 4 for the
+ * rest. Window rows outside the input are skipped per row at run time;
  * border columns (some taps in the padding) are unrolled at compile time
  * with their own valid taps.
  *
@@ -187,22 +188,31 @@ static void emit(qc_cpu_fn *f, const dw *d) {
     for (int64_t ow = 0; ow < lo; ow++)
         requant_store(&c, accumulate(&c, qc_cpu_i64(f, ow), 1, border_mask(d, ow), bias), mult, yr,
                       qc_cpu_i64(f, ow), 1);
-    int64_t nvec = 0;
-    while (d->sw <= 4 && lo + (nvec + 1) * DW_V <= hi) {
-        int64_t ow0 = lo + nvec * DW_V;
-        if (ow0 * d->sw - d->pw + (d->kw - 1) * d->dw + d->sw * DW_V - 1 >= d->W) break;
-        nvec++;
+    /* Interior columns in vectors of 16, then one of 8 and one of 4 for
+     * what is left (mobilenet's 14- and 7-wide rows have no 16-column run),
+     * then scalar. A vector's widest load (stride sw) stays inside the row. */
+    int64_t at = lo;
+    for (int32_t w = DW_V; w >= 4 && d->sw <= 4; w /= 2) {
+        int64_t n = 0;
+        while (at + (n + 1) * w <= hi &&
+               (at + n * w) * d->sw - d->pw + (d->kw - 1) * d->dw + d->sw * w - 1 < d->W)
+            n++;
+        if (!n) continue;
+        LLVMValueRef bw = splat_i32(f, w, bias);
+        if (n == 1) {
+            LLVMValueRef ow = qc_cpu_i64(f, at);
+            requant_store(&c, accumulate(&c, ow, w, all, bw), mult, yr, ow, w);
+        } else {
+            qc_cpu_loop vl;
+            LLVMValueRef ow = qc_cpu_loop_begin(f, &vl, qc_cpu_i64(f, at), qc_cpu_i64(f, at + n * w), w);
+            requant_store(&c, accumulate(&c, ow, w, all, bw), mult, yr, ow, w);
+            qc_cpu_loop_end(f, &vl);
+        }
+        at += n * w;
     }
-    int64_t vend = lo + nvec * DW_V;
-    if (nvec) {
-        qc_cpu_loop vl;
-        LLVMValueRef ow = qc_cpu_loop_begin(f, &vl, qc_cpu_i64(f, lo), qc_cpu_i64(f, vend), DW_V);
-        requant_store(&c, accumulate(&c, ow, DW_V, all, splat_i32(f, DW_V, bias)), mult, yr, ow, DW_V);
-        qc_cpu_loop_end(f, &vl);
-    }
-    if (vend < hi) {
+    if (at < hi) {
         qc_cpu_loop sl;
-        LLVMValueRef ow = qc_cpu_loop_begin(f, &sl, qc_cpu_i64(f, vend), qc_cpu_i64(f, hi), 1);
+        LLVMValueRef ow = qc_cpu_loop_begin(f, &sl, qc_cpu_i64(f, at), qc_cpu_i64(f, hi), 1);
         requant_store(&c, accumulate(&c, ow, 1, all, bias), mult, yr, ow, 1);
         qc_cpu_loop_end(f, &sl);
     }
