@@ -60,6 +60,8 @@ qc_status qc_cpu_gen_qgemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
 qc_status qc_cpu_gen_qconv(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 /* The direct depthwise kernel qc_cpu_gen_qconv tries first (gen_qdw.c). */
 qc_status qc_cpu_gen_qdw(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+/* The pointwise (1x1) kernel it tries next (gen_qpw.c). */
+qc_status qc_cpu_gen_qpw(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 
 /* fp32 generators of this backend (gen_gemm.c, gen_ew.c):
  * Gemm, MatMul, qc.FusedGemm, qc.FusedMatMul (constant B packed into panels);

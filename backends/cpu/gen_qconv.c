@@ -420,9 +420,13 @@ out:
 }
 
 qc_status qc_cpu_gen_qconv(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k) {
-    /* depthwise layers get the direct kernel (gen_qdw.c); the rest, or a
-     * depthwise configuration it does not take, the im2col GEMM */
+    /* depthwise layers get the direct kernel (gen_qdw.c), 1x1 ones the
+     * position-vectorised one (gen_qpw.c); the rest, or a configuration
+     * those do not take, the im2col GEMM */
     qc_status st = qc_cpu_gen_qdw(cg, g, node, k);
+    if (!st || qc_status_code(st) != QC_ERR_UNSUPPORTED) return st;
+    qc_status_free(st);
+    st = qc_cpu_gen_qpw(cg, g, node, k);
     if (!st || qc_status_code(st) != QC_ERR_UNSUPPORTED) return st;
     qc_status_free(st);
     return qc_cpu_gen_qconv_tile(cg, g, node, k, NULL);

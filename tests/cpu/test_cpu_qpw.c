@@ -1,0 +1,174 @@
+/* test_cpu_qpw.c — the int8 pointwise (1x1) convolution vectorised over
+ * positions (backends/cpu/gen_qpw.c) against the ref kernel, JIT and AOT,
+ * bit for bit.
+ *
+ * Random qc.QConv nodes with a 1x1 kernel, stride 1, no padding, one group:
+ * channels 1..70 (k-group tails), filters 1..110 (tile and row-block tails),
+ * 1..22 x 1..22 positions (the masked last block), u8/i8 activations with a
+ * random zero point, i8 weights with zero points 0, per-tensor or
+ * per-channel scales, u8/i8 outputs, optional bias and act clamp, a fixed or
+ * symbolic batch; output scales from in range to mostly saturating. On a
+ * host with avx512vnni each case checks from the kernel table that the node
+ * ran the pointwise kernel; a case with a nonzero weight zero point checks
+ * that it did not (and still matches the ref on the im2col path). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/ref/ref.h"
+#include "cpu_run.h"
+#include "ir/dtype.h"
+#include "qc_test.h"
+
+static qc_rng rng;
+
+static int64_t irand(int64_t lo, int64_t hi) {
+    return lo + (int64_t)(qc_rng_next(&rng) % (uint64_t)(hi - lo + 1));
+}
+static float frand(float lo, float hi) {
+    return lo + (hi - lo) * (float)((double)(qc_rng_next(&rng) >> 11) / 9007199254740992.0);
+}
+
+static int32_t add_const(qc_graph *g, const char *name, qc_dtype dt, int32_t rank,
+                         const int64_t *dims, const void *data) {
+    qc_type t = {.dtype = dt, .rank = rank};
+    for (int32_t k = 0; k < rank; k++) t.dims[k] = dims[k];
+    int32_t id = -1;
+    CHECK_OK(qc_graph_add_const(g, name, &t, data, qc_dtype_bytes(dt, qc_type_numel(&t)), &id));
+    return id;
+}
+
+static void fill_zp(uint8_t *z, int64_t n, bool is_signed) {
+    for (int64_t i = 0; i < n; i++)
+        z[i] = is_signed ? (uint8_t)(int8_t)irand(-30, 30) : (uint8_t)irand(0, 255);
+}
+
+static qc_graph *make_pw(char *desc, size_t dlen, bool *eligible) {
+    qc_graph *g = NULL;
+    CHECK_OK(qc_graph_create("pw", &g));
+    bool sym = irand(0, 1);
+    if (sym) CHECK_OK(qc_graph_set_batch(g, "N"));
+    int64_t C = irand(1, 70), M = irand(1, 110), H = irand(1, 22), W = irand(1, 22);
+    bool a_s = irand(0, 2) == 0, y_s = irand(0, 1), zw_nonzero = irand(0, 7) == 0;
+    bool per_ch = irand(0, 1), bias = irand(0, 1), clamp = irand(0, 2) == 0;
+    qc_type xt = {.dtype = a_s ? QC_I8 : QC_U8, .rank = 4, .dims = {sym ? QC_DIM_SYM : irand(1, 2), C, H, W}};
+    int32_t ids[9], y = -1, nid = -1;
+    CHECK_OK(qc_graph_add_value(g, "x", &xt, &ids[0]));
+    CHECK_OK(qc_graph_add_input(g, ids[0]));
+    int64_t one = 1, nch = per_ch ? M : 1;
+    float sx = frand(0.005f, 0.05f), sy;
+    float *sw = malloc((size_t)nch * sizeof *sw);
+    uint8_t *zw = calloc((size_t)nch, 1);
+    for (int64_t c = 0; c < nch; c++) sw[c] = frand(0.002f, 0.03f);
+    if (zw_nonzero) zw[irand(0, nch - 1)] = (uint8_t)(int8_t)irand(-5, 5) | 1;
+    /* typical |acc| ~ 128 * 64 * sqrt(C): sy from in range to saturating */
+    sy = sx * sw[0] * 128.0f * 64.0f * frand(0.02f, 2.0f);
+    uint8_t zx, zy;
+    fill_zp(&zx, 1, a_s);
+    fill_zp(&zy, 1, y_s);
+    ids[1] = add_const(g, "sx", QC_F32, 0, &one, &sx);
+    ids[2] = add_const(g, "zx", a_s ? QC_I8 : QC_U8, 0, &one, &zx);
+    int64_t wd[4] = {M, C, 1, 1}, nw = M * C;
+    uint8_t *w = malloc((size_t)nw);
+    for (int64_t i = 0; i < nw; i++) w[i] = (uint8_t)qc_rng_next(&rng);
+    ids[3] = add_const(g, "w", QC_I8, 4, wd, w);
+    free(w);
+    ids[4] = add_const(g, "sw", QC_F32, per_ch ? 1 : 0, &nch, sw);
+    ids[5] = add_const(g, "zw", QC_I8, per_ch ? 1 : 0, &nch, zw);
+    ids[6] = add_const(g, "sy", QC_F32, 0, &one, &sy);
+    ids[7] = add_const(g, "zy", y_s ? QC_I8 : QC_U8, 0, &one, &zy);
+    free(sw);
+    free(zw);
+    int32_t *bv = malloc((size_t)M * sizeof *bv);
+    for (int64_t c = 0; c < M; c++) bv[c] = (int32_t)irand(-40000, 40000);
+    if (bias) ids[8] = add_const(g, "bias", QC_I32, 1, &M, bv);
+    free(bv);
+    qc_type yt = {.dtype = QC_DT_UNDEF};
+    CHECK_OK(qc_graph_add_value(g, "y", &yt, &y));
+    CHECK_OK(qc_graph_add_node(g, QC_OP_QCONV, "pw", ids, bias ? 9 : 8, &y, 1, &nid));
+    int64_t k[2] = {1, 1};
+    CHECK_OK(qc_node_set_ints(g, nid, "kernel_shape", k, 2));
+    if (irand(0, 1)) CHECK_OK(qc_node_set_ints(g, nid, "strides", k, 2));
+    int64_t amin = 0, amax = 0;
+    if (clamp) {
+        int64_t lo = y_s ? -128 : 0;
+        amin = irand(lo, lo + 120);
+        amax = irand(amin, lo + 255);
+        CHECK_OK(qc_node_set_int(g, nid, "act_min", amin));
+        CHECK_OK(qc_node_set_int(g, nid, "act_max", amax));
+    }
+    CHECK_OK(qc_graph_add_output(g, y));
+    CHECK_OK(qc_graph_infer(g));
+    snprintf(desc, dlen,
+             "C=%lld M=%lld H=%lld W=%lld x=%s y=%s per_ch=%d zw!=0:%d bias=%d clamp=%d[%lld,%lld] "
+             "sym=%d sy=%g",
+             (long long)C, (long long)M, (long long)H, (long long)W, a_s ? "i8" : "u8",
+             y_s ? "i8" : "u8", per_ch, zw_nonzero, bias, clamp, (long long)amin, (long long)amax,
+             sym, (double)sy);
+    *eligible = !zw_nonzero;
+    return g;
+}
+
+/* Whether g's cpu kernel table has a node with the pointwise variant. */
+static bool ran_pointwise(const qc_graph *g) {
+    qc_compile_options co;
+    qc_compile_options_init(&co);
+    co.targets = "cpu";
+    void *img = NULL;
+    size_t len = 0;
+    bool ok = false;
+    CHECK_OK(qc_compile_to_memory_opts(g, &co, &img, &len));
+    qc_model_data *m = NULL;
+    qc_cpu_ktable t = {0};
+    if (img && !qc_model_data_parse(img, len, true, "case", &m) && !qc_cpu_ktable_parse(m, &t))
+        for (int32_t i = 0; i < t.n; i++) ok |= strstr(t.e[i].text, "qpointwise") != NULL;
+    qc_cpu_ktable_free(&t);
+    qc_model_data_free(m);
+    free(img);
+    return ok;
+}
+
+static void run_case(int iter, bool vnni) {
+    char desc[512];
+    bool eligible = false;
+    qc_graph *g = make_pw(desc, sizeof desc, &eligible);
+    CHECK_OK(qc_compile_optimize(g));
+    bool ran = ran_pointwise(g);
+    EXPECT(ran == (eligible && vnni), "case %d (%s): pointwise kernel %s", iter, desc,
+           ran ? "taken where it must not be" : "not taken");
+    qc_tensor_desc d = g->values[g->inputs[0]].type;
+    if (d.dims[0] == QC_DIM_SYM) d.dims[0] = irand(1, 3);
+    qc_tensor x = {0}, want = {0};
+    CHECK_OK(qc_tensor_alloc(&d, &x));
+    for (int64_t i = 0; i < qc_type_numel(&d); i++) ((uint8_t *)x.data)[i] = (uint8_t)qc_rng_next(&rng);
+    CHECK_OK(qc_ref_run(g, &x, 1, &want, 1));
+    for (int aot = 0; aot < 2 && want.data; aot++) {
+        qc_tensor got = {0};
+        int32_t gen = -1;
+        qc_status st = qc_test_run_cpu(g, NULL, aot, &x, &got, &gen);
+        EXPECT(!st, "case %d (%s) %s: %s", iter, desc, aot ? "aot" : "jit",
+               st ? qc_status_message(st) : "");
+        qc_status_free(st);
+        if (got.data && getenv("QPW_DEBUG")) {
+            const uint8_t *a = got.data, *b = want.data;
+            int64_t n = qc_type_numel(&want.desc), bad = 0;
+            for (int64_t i = 0; i < n; i++)
+                if (a[i] != b[i] && bad++ < 6) fprintf(stderr, "  [%lld] got %d want %d\n", (long long)i, a[i], b[i]);
+            if (bad) fprintf(stderr, "  %lld of %lld differ\n", (long long)bad, (long long)n);
+        }
+        if (got.data)
+            EXPECT(!memcmp(got.data, want.data, (size_t)qc_type_numel(&want.desc)),
+                   "case %d (%s) %s: not bit-identical to ref", iter, desc, aot ? "aot" : "jit");
+        qc_tensor_release(&got);
+    }
+    qc_tensor_release(&want);
+    qc_tensor_release(&x);
+    qc_graph_destroy(g);
+}
+
+int main(void) {
+    rng.s = qc_test_seed("test_cpu_qpw");
+    bool vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+    for (int i = 0; i < 150; i++) run_case(i, vnni);
+    return qc_test_summary("test_cpu_qpw");
+}
