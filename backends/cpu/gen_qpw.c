@@ -1,29 +1,37 @@
-/* gen_qpw.c — int8 pointwise (1x1, stride 1, no padding, one group)
- * convolution on NCHW tensors, vectorised over output positions.
+/* gen_qpw.c — int8 convolutions on NCHW tensors vectorised over output
+ * positions: the pointwise kernel (1x1, stride 1, no padding) and the
+ * direct kernel (any kernel size, stride 1, any padding / dilation), both
+ * for one group.
  *
- * Per image a 1x1 conv is the GEMM Y[m][p] = sum_c W[m][c] * X[c][p] with X
- * and Y stored channel-major (positions contiguous). The im2col path
- * (gen_qconv.c) has to transpose X into position rows and store Y lane by
- * lane; mobilenet's expand / project layers spent most of their time there.
- * Here the lanes are positions instead: vpdpbusd's unsigned operand is 16
- * positions x 4 channels of X, interleaved once per block into a stack
- * scratch, and its signed operand is 4 bytes of one filter row broadcast,
- * so a register tile is R filter rows x V vectors of 16 positions, and each
- * output row of 16 positions is one 16-byte store.
+ * The im2col path (gen_qconv.c) has to transpose X into position rows and
+ * store Y lane by lane. Here the lanes are positions instead: vpdpbusd's
+ * unsigned operand is 16 positions x 4 input channels of X, interleaved once
+ * into a stack scratch, and its signed operand is 4 bytes of one filter
+ * broadcast, so a register tile is R filters x V vectors of 16 positions
+ * and each output row of 16 positions is one 16-byte store.
+ *
+ *   pointwise: per image the GEMM Y[m][p] = sum_c W[m][c] X[c][p]; a unit
+ *     interleaves a block of V * 16 flattened positions (the last block is
+ *     masked), so 7x7 maps fill the lanes too.
+ *   direct: a unit is one output row; it interleaves the KH input rows its
+ *     window reads, padded: scratch[kh][kg][iw'] holds 4 channel bytes of
+ *     column iw' - pad_left, so the operand of tap (kh, kw) for positions
+ *     ow.. is one unaligned 64-byte load at iw' = ow + kw * dil. Padding
+ *     columns and window rows outside the input hold x's zero point.
  *
  * Numerics (ir/quant.h, exactly the ref's qconv.c): with x' = x (u8) or
  * x ^ 0x80 (i8, = x + 128) and za' = za (+ 128),
- *   acc[m][p] = sum_c (x - za) * w[m][c] + bias[m]
- *             = sum_c x' * w[m][c] + (bias[m] - za' * sum_c w[m][c])
- * in wrapping int32 (the second term is packed per row), then the
- * per-channel requantization, the act clamp and the store. Weights must be
- * i8 with zero points 0 (the symmetric scheme every int8 recipe uses);
+ *   acc[m][p] = sum_taps (x - za) * w + bias[m]
+ *             = sum_taps x' * w + (bias[m] - za' * sum_taps w)
+ * in wrapping int32: a padding tap reads x' = za' and adds za' * w, which the
+ * per-filter constant takes away again, exactly as the ref skips it. Then
+ * the per-channel requantization, the act clamp and the store. Weights must
+ * be i8 with zero points 0 (the symmetric scheme every int8 recipe uses);
  * anything else goes to the im2col path. Channels are padded to a multiple
- * of 4 with zero bytes on both sides, which adds nothing.
+ * of 4 with zero filter bytes, which add nothing.
  *
- * Work unit: (image, block of CB filter rows, block of V * 16 positions);
- * the last position block is masked. Packed constants: wq[M][KG] (4 filter
- * bytes per k-group, as i32), comp[M] (i32), mult[M] (f32). */
+ * Packed constants: wq[M][KG][T] (4 filter bytes per k-group and tap, as
+ * i32), comp[M] (i32), mult[M] (f32). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,16 +40,21 @@
 #include "backends/cpu/ir_util.h"
 #include "ir/dtype.h"
 #include "ir/quant.h"
+#include "ops/infer_nn.h"
 
 #define PW_L 16          /* i32 lanes of a zmm */
 #define PW_V 2           /* position vectors per block */
 #define PW_R 12          /* filter rows per register tile (R x V = 24 accumulators) */
-#define PW_RB 4          /* register tiles per unit: CB = 48 filter rows */
+#define PW_RB 4           /* pointwise: register tiles per unit (48 filters) */
 #define PW_KMAX 4096     /* channels: scratch = K / 4 x V x 64 bytes on the stack */
+#define PW_SCRATCH_MAX (192 * 1024)   /* direct: bytes of interleaved rows on the stack */
 
 typedef struct pw {
-    bool a_signed, y_signed;
+    bool a_signed, y_signed, direct;
     int64_t C, M, P, KG, NPB, NCB, CB;
+    /* direct: geometry, taps T = KH * KW, padded scratch row of WS columns */
+    int64_t H, W, OH, OW, KH, KW, dh, dw, ph, pwl, T, WS, NOB;
+    int32_t za1;                      /* za' as a byte (the padding value) */
     int64_t n_a, n_b;                 /* images = a + b * batch */
     int32_t zy, lo, hi, act_min, act_max;
     int64_t off_comp, off_mult;       /* in the packed blob */
@@ -183,10 +196,35 @@ static void requant_store(pctx *c, LLVMValueRef acc, LLVMValueRef comp, LLVMValu
     }
 }
 
-/* rows filter rows from m0 (runtime) times the packed block: the k loop
- * with rows x V accumulators as phis, then the epilogue. */
+/* The operand of k-group kg, tap t, vector v: pointwise, the block's
+ * interleaved vector; direct, 16 positions from column ow0 + 16 v of the
+ * tap's padded row. */
+static LLVMValueRef operand(pctx *c, LLVMValueRef kg, int64_t t, int32_t v, LLVMValueRef ow0) {
+    qc_cpu_fn *f = c->f;
+    const pw *d = c->d;
+    LLVMValueRef at;
+    unsigned align = 64;
+    if (!d->direct) {
+        at = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, kg, qc_cpu_i64(f, PW_V * 64), ""),
+                          qc_cpu_i64(f, (int64_t)v * 64), "");
+    } else {
+        int64_t kh = t / d->KW, kw = t % d->KW;
+        LLVMValueRef row = LLVMBuildAdd(f->b, qc_cpu_i64(f, kh * d->KG), kg, "");
+        LLVMValueRef col = LLVMBuildAdd(f->b, ow0, qc_cpu_i64(f, (int64_t)v * PW_L + kw * d->dw), "");
+        at = LLVMBuildMul(f->b, LLVMBuildAdd(f->b, LLVMBuildMul(f->b, row, qc_cpu_i64(f, d->WS), ""), col, ""),
+                          qc_cpu_i64(f, 4), "");
+        align = 4;
+    }
+    LLVMValueRef x = LLVMBuildLoad2(f->b, c->vi32, qc_cpu_gep(f, f->i8, c->scratch, at), "");
+    LLVMSetAlignment(x, align);
+    return x;
+}
+
+/* rows filters from m0 (runtime) over the scratch: the k-group loop (taps
+ * unrolled inside) with rows x V accumulators as phis, then the epilogue;
+ * outputs go to y + m * P + p0 + 16 v, `valid` positions from p0. */
 static void tile(pctx *c, LLVMValueRef m0, int32_t rows, LLVMValueRef yp, LLVMValueRef p0,
-                 int64_t valid) {
+                 int64_t valid, LLVMValueRef ow0) {
     qc_cpu_fn *f = c->f;
     const pw *d = c->d;
     LLVMContextRef cx = f->cg->ctx;
@@ -194,7 +232,7 @@ static void tile(pctx *c, LLVMValueRef m0, int32_t rows, LLVMValueRef yp, LLVMVa
     LLVMValueRef wrow[PW_R];
     for (int32_t r = 0; r < rows; r++) {
         LLVMValueRef m = LLVMBuildAdd(f->b, m0, qc_cpu_i64(f, r), "");
-        wrow[r] = qc_cpu_gep(f, f->i32, f->packed, LLVMBuildMul(f->b, m, qc_cpu_i64(f, d->KG), ""));
+        wrow[r] = qc_cpu_gep(f, f->i32, f->packed, LLVMBuildMul(f->b, m, qc_cpu_i64(f, d->KG * d->T), ""));
     }
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(f->b);
     LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(cx, f->fn, "pw.k");
@@ -213,22 +251,23 @@ static void tile(pctx *c, LLVMValueRef m0, int32_t rows, LLVMValueRef yp, LLVMVa
         }
     LLVMBuildCondBr(f->b, LLVMBuildICmp(f->b, LLVMIntSLT, kg, qc_cpu_i64(f, d->KG), ""), body, done);
     LLVMPositionBuilderAtEnd(f->b, body);
-    LLVMValueRef xv[PW_V];
-    for (int32_t v = 0; v < nv; v++) {
-        LLVMValueRef at = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, kg, qc_cpu_i64(f, PW_V * 64), ""),
-                                       qc_cpu_i64(f, (int64_t)v * 64), "");
-        xv[v] = LLVMBuildLoad2(f->b, c->vi32, qc_cpu_gep(f, f->i8, c->scratch, at), "");
-        LLVMSetAlignment(xv[v], 64);
-    }
     LLVMValueRef next[PW_R][PW_V];
-    for (int32_t r = 0; r < rows; r++) {
-        LLVMValueRef w = LLVMBuildLoad2(f->b, f->i32, qc_cpu_gep(f, f->i32, wrow[r], kg), "");
-        LLVMSetAlignment(w, 4);
-        LLVMValueRef wb = splat32(c, w);
-        for (int32_t v = 0; v < nv; v++) {
-            /* vpdpbusd(acc, unsigned bytes, signed bytes): the order matters */
-            LLVMValueRef args[3] = {acc[r][v], xv[v], wb};
-            next[r][v] = LLVMBuildCall2(f->b, c->dot_ty, c->dot, args, 3, "");
+    for (int32_t r = 0; r < rows; r++)
+        for (int32_t v = 0; v < nv; v++) next[r][v] = acc[r][v];
+    LLVMValueRef wk = LLVMBuildMul(f->b, kg, qc_cpu_i64(f, d->T), "");
+    for (int64_t t = 0; t < d->T; t++) {
+        LLVMValueRef xv[PW_V];
+        for (int32_t v = 0; v < nv; v++) xv[v] = operand(c, kg, t, v, ow0);
+        LLVMValueRef wi = LLVMBuildAdd(f->b, wk, qc_cpu_i64(f, t), "");
+        for (int32_t r = 0; r < rows; r++) {
+            LLVMValueRef w = LLVMBuildLoad2(f->b, f->i32, qc_cpu_gep(f, f->i32, wrow[r], wi), "");
+            LLVMSetAlignment(w, 4);
+            LLVMValueRef wb = splat32(c, w);
+            for (int32_t v = 0; v < nv; v++) {
+                /* vpdpbusd(acc, unsigned bytes, signed bytes): the order matters */
+                LLVMValueRef args[3] = {next[r][v], xv[v], wb};
+                next[r][v] = LLVMBuildCall2(f->b, c->dot_ty, c->dot, args, 3, "");
+            }
         }
     }
     LLVMValueRef kg2 = LLVMBuildAdd(f->b, kg, qc_cpu_i64(f, 1), "");
@@ -254,14 +293,13 @@ static void tile(pctx *c, LLVMValueRef m0, int32_t rows, LLVMValueRef yp, LLVMVa
     }
 }
 
-/* One unit's work for a position block with `valid` positions: pack, then
- * the filter rows [m_lo, m_hi) in tiles of PW_R and one narrower tail tile. */
-static void block(pctx *c, LLVMValueRef xp, LLVMValueRef yp, LLVMValueRef p0, LLVMValueRef cb,
-                  int64_t valid) {
+/* The filters of row block cb over the packed scratch: tiles of PW_R and
+ * one narrower tail tile. */
+static void filters(pctx *c, LLVMValueRef yp, LLVMValueRef p0, LLVMValueRef cb, int64_t valid,
+                    LLVMValueRef ow0) {
     qc_cpu_fn *f = c->f;
     const pw *d = c->d;
     LLVMContextRef cx = f->cg->ctx;
-    pack_block(c, xp, p0, valid);
     LLVMValueRef m_lo = LLVMBuildMul(f->b, cb, qc_cpu_i64(f, d->CB), "");
     LLVMValueRef m_end = LLVMBuildAdd(f->b, m_lo, qc_cpu_i64(f, d->CB), "");
     LLVMValueRef big = LLVMBuildICmp(f->b, LLVMIntSGT, m_end, qc_cpu_i64(f, d->M), "");
@@ -269,7 +307,7 @@ static void block(pctx *c, LLVMValueRef xp, LLVMValueRef yp, LLVMValueRef p0, LL
     /* full tiles: m0 + R <= m_end (qc_cpu_loop takes whole steps only) */
     qc_cpu_loop ml;
     LLVMValueRef m0 = qc_cpu_loop_begin(f, &ml, m_lo, m_end, PW_R);
-    tile(c, m0, PW_R, yp, p0, valid);
+    tile(c, m0, PW_R, yp, p0, valid, ow0);
     qc_cpu_loop_end(f, &ml);
     int32_t tail = (int32_t)(d->M % PW_R);   /* only the last row block has a tail (CB % R == 0) */
     if (tail) {
@@ -280,26 +318,33 @@ static void block(pctx *c, LLVMValueRef xp, LLVMValueRef yp, LLVMValueRef p0, LL
                                          LLVMBuildICmp(f->b, LLVMIntSLT, start, m_end, ""), "");
         LLVMBuildCondBr(f->b, here, t, j);
         LLVMPositionBuilderAtEnd(f->b, t);
-        tile(c, start, tail, yp, p0, valid);
+        tile(c, start, tail, yp, p0, valid, ow0);
         LLVMBuildBr(f->b, j);
         LLVMPositionBuilderAtEnd(f->b, j);
     }
 }
 
-static void emit(qc_cpu_fn *f, const pw *d) {
-    pctx c = {.f = f, .d = d};
-    LLVMContextRef cx = f->cg->ctx;
-    c.v16i8 = LLVMVectorType(f->i8, PW_L);
-    c.v64i8 = LLVMVectorType(f->i8, 64);
-    c.vi32 = LLVMVectorType(f->i32, PW_L);
-    c.vf32 = LLVMVectorType(f->f32, PW_L);
+/* Types, the intrinsic, and the scratch of `bytes` in the entry block (one
+ * stack slot per call). */
+static void ctx_init(pctx *c, qc_cpu_fn *f, const pw *d, int64_t bytes) {
+    memset(c, 0, sizeof *c);
+    c->f = f;
+    c->d = d;
+    c->v16i8 = LLVMVectorType(f->i8, PW_L);
+    c->v64i8 = LLVMVectorType(f->i8, 64);
+    c->vi32 = LLVMVectorType(f->i32, PW_L);
+    c->vf32 = LLVMVectorType(f->f32, PW_L);
     unsigned id = LLVMLookupIntrinsicID("llvm.x86.avx512.vpdpbusd.512", 28);
-    c.dot = LLVMGetIntrinsicDeclaration(f->cg->mod, id, NULL, 0);
-    c.dot_ty = LLVMIntrinsicGetType(cx, id, NULL, 0);
-    /* the scratch lives in the entry block (one stack slot per call) */
-    LLVMTypeRef st = LLVMArrayType2(f->i8, (uint64_t)(d->KG * PW_V * 64));
-    c.scratch = LLVMBuildAlloca(f->b, st, "pw.scratch");
-    LLVMSetAlignment(c.scratch, 64);
+    c->dot = LLVMGetIntrinsicDeclaration(f->cg->mod, id, NULL, 0);
+    c->dot_ty = LLVMIntrinsicGetType(f->cg->ctx, id, NULL, 0);
+    c->scratch = LLVMBuildAlloca(f->b, LLVMArrayType2(f->i8, (uint64_t)bytes), "pw.scratch");
+    LLVMSetAlignment(c->scratch, 64);
+}
+
+static void emit_pointwise(qc_cpu_fn *f, const pw *d) {
+    pctx c;
+    ctx_init(&c, f, d, d->KG * PW_V * 64);
+    LLVMContextRef cx = f->cg->ctx;
     LLVMValueRef x = qc_cpu_fn_in(f, 0), y = qc_cpu_fn_out(f, 0);
     int64_t per_img = d->NCB * d->NPB, pblk = (int64_t)PW_V * PW_L;
     int64_t last_valid = d->P - (d->NPB - 1) * pblk;
@@ -313,7 +358,8 @@ static void emit(qc_cpu_fn *f, const pw *d) {
     LLVMValueRef yp = qc_cpu_gep(f, f->i8, y, LLVMBuildMul(f->b, img, qc_cpu_i64(f, d->M * d->P), ""));
     LLVMValueRef p0 = LLVMBuildMul(f->b, pb, qc_cpu_i64(f, pblk), "");
     if (last_valid == pblk) {
-        block(&c, xp, yp, p0, cb, pblk);
+        pack_block(&c, xp, p0, pblk);
+        filters(&c, yp, p0, cb, pblk, NULL);
     } else {
         LLVMBasicBlockRef full = LLVMAppendBasicBlockInContext(cx, f->fn, "pw.full");
         LLVMBasicBlockRef part = LLVMAppendBasicBlockInContext(cx, f->fn, "pw.part");
@@ -321,13 +367,134 @@ static void emit(qc_cpu_fn *f, const pw *d) {
         LLVMValueRef is_last = LLVMBuildICmp(f->b, LLVMIntEQ, pb, qc_cpu_i64(f, d->NPB - 1), "");
         LLVMBuildCondBr(f->b, is_last, part, full);
         LLVMPositionBuilderAtEnd(f->b, full);
-        block(&c, xp, yp, p0, cb, pblk);
+        pack_block(&c, xp, p0, pblk);
+        filters(&c, yp, p0, cb, pblk, NULL);
         LLVMBuildBr(f->b, join);
         LLVMPositionBuilderAtEnd(f->b, part);
-        block(&c, xp, yp, p0, cb, last_valid);
+        pack_block(&c, xp, p0, last_valid);
+        filters(&c, yp, p0, cb, last_valid, NULL);
         LLVMBuildBr(f->b, join);
         LLVMPositionBuilderAtEnd(f->b, join);
     }
+    qc_cpu_loop_end(f, &ul);
+}
+
+/* ---- direct: one output row per unit --------------------------------------------- */
+
+/* The lanes of padded columns iwp .. iwp + 15 that lie inside the input
+ * (pl <= iwp + l < pl + W), as a <16 x i1> mask. */
+static LLVMValueRef col_mask(pctx *c, LLVMValueRef iwp) {
+    qc_cpu_fn *f = c->f;
+    LLVMBuilderRef b = f->b;
+    const pw *d = c->d;
+    LLVMValueRef lo = LLVMBuildSub(b, qc_cpu_i64(f, d->pwl), iwp, "");
+    LLVMValueRef hi = LLVMBuildSub(b, qc_cpu_i64(f, d->pwl + d->W), iwp, "");
+    LLVMValueRef z = qc_cpu_i64(f, 0), sixteen = qc_cpu_i64(f, PW_L);
+    lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, lo, z, ""), z, lo, "");
+    lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, lo, sixteen, ""), sixteen, lo, "");
+    hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, hi, z, ""), z, hi, "");
+    hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, hi, sixteen, ""), sixteen, hi, "");
+    LLVMValueRef one = qc_cpu_i64(f, 1);
+    LLVMValueRef below_hi = LLVMBuildSub(b, LLVMBuildShl(b, one, hi, ""), one, "");
+    LLVMValueRef below_lo = LLVMBuildSub(b, LLVMBuildShl(b, one, lo, ""), one, "");
+    LLVMValueRef bits = LLVMBuildAnd(b, below_hi, LLVMBuildNot(b, below_lo, ""), "");
+    LLVMTypeRef i16 = LLVMInt16TypeInContext(f->cg->ctx);
+    return LLVMBuildBitCast(b, LLVMBuildTrunc(b, bits, i16, ""), LLVMVectorType(f->i1, PW_L), "");
+}
+
+/* scratch[kh] for output row oh: window row ih = oh - ph + kh * dh
+ * interleaved and padded with za', or all za' when ih is outside. */
+static void pack_rows(pctx *c, LLVMValueRef xp, LLVMValueRef oh) {
+    qc_cpu_fn *f = c->f;
+    LLVMBuilderRef b = f->b;
+    const pw *d = c->d;
+    LLVMContextRef cx = f->cg->ctx;
+    LLVMValueRef zv[PW_L], zraw = NULL;
+    for (int i = 0; i < PW_L; i++) zv[i] = LLVMConstInt(f->i8, (unsigned)(d->za1 ^ (d->a_signed ? 0x80 : 0)), 0);
+    zraw = LLVMConstVector(zv, PW_L);   /* the raw byte that flips to za' */
+    LLVMValueRef z64[64];
+    for (int i = 0; i < 64; i++) z64[i] = LLVMConstInt(f->i8, (unsigned)d->za1, 0);
+    LLVMValueRef zfill = LLVMConstVector(z64, 64);
+    int64_t row_bytes = d->KG * d->WS * 4;
+    for (int64_t kh = 0; kh < d->KH; kh++) {
+        LLVMValueRef ih = LLVMBuildAdd(b, oh, qc_cpu_i64(f, kh * d->dh - d->ph), "");
+        LLVMValueRef in = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, ih, qc_cpu_i64(f, 0), ""),
+                                       LLVMBuildICmp(b, LLVMIntSLT, ih, qc_cpu_i64(f, d->H), ""), "");
+        LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(cx, f->fn, "pw.row");
+        LLVMBasicBlockRef no = LLVMAppendBasicBlockInContext(cx, f->fn, "pw.padrow");
+        LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(cx, f->fn, "pw.rowdone");
+        LLVMBuildCondBr(b, in, yes, no);
+        /* outside: za' everywhere */
+        LLVMPositionBuilderAtEnd(b, no);
+        qc_cpu_loop fl;
+        LLVMValueRef o = qc_cpu_loop_begin(f, &fl, qc_cpu_i64(f, kh * row_bytes),
+                                           qc_cpu_i64(f, (kh + 1) * row_bytes), 64);
+        LLVMSetAlignment(LLVMBuildStore(b, zfill, qc_cpu_gep(f, f->i8, c->scratch, o)), 64);
+        qc_cpu_loop_end(f, &fl);
+        LLVMBuildBr(b, next);
+        /* inside: per k-group and 16 padded columns, 4 channel rows */
+        LLVMPositionBuilderAtEnd(b, yes);
+        LLVMValueRef xrow = qc_cpu_gep(f, f->i8, xp,
+            LLVMBuildSub(b, LLVMBuildMul(b, ih, qc_cpu_i64(f, d->W), ""), qc_cpu_i64(f, d->pwl), ""));
+        qc_cpu_loop kl;
+        LLVMValueRef kg = qc_cpu_loop_begin(f, &kl, qc_cpu_i64(f, 0), qc_cpu_i64(f, d->KG), 1);
+        qc_cpu_loop cl;
+        LLVMValueRef iwp = qc_cpu_loop_begin(f, &cl, qc_cpu_i64(f, 0), qc_cpu_i64(f, d->WS), PW_L);
+        LLVMValueRef mask = col_mask(c, iwp);
+        LLVMValueRef r[4];
+        for (int64_t j = 0; j < 4; j++) {
+            LLVMValueRef ch = LLVMBuildAdd(b, LLVMBuildMul(b, kg, qc_cpu_i64(f, 4), ""), qc_cpu_i64(f, j), "");
+            /* a channel past C (the last k-group) loads nothing: its filter bytes are 0 */
+            LLVMValueRef real = LLVMBuildICmp(b, LLVMIntSLT, ch, qc_cpu_i64(f, d->C), "");
+            LLVMValueRef m = LLVMBuildSelect(b, real, mask, LLVMConstNull(LLVMTypeOf(mask)), "");
+            LLVMValueRef off = LLVMBuildAdd(b, LLVMBuildMul(b, ch, qc_cpu_i64(f, d->H * d->W), ""), iwp, "");
+            LLVMValueRef args[4] = {qc_cpu_gep(f, f->i8, xrow, off), qc_cpu_i32(f, 1), m, zraw};
+            r[j] = qc_cpu_intrin2(f, "llvm.masked.load", c->v16i8, f->ptr, args, 4);
+            if (d->a_signed) {
+                LLVMValueRef k80[PW_L];
+                for (int i = 0; i < PW_L; i++) k80[i] = LLVMConstInt(f->i8, 0x80, 0);
+                r[j] = LLVMBuildXor(b, r[j], LLVMConstVector(k80, PW_L), "");
+            }
+        }
+        LLVMValueRef at = LLVMBuildMul(b, LLVMBuildAdd(b, LLVMBuildMul(b,
+                              LLVMBuildAdd(b, qc_cpu_i64(f, kh * d->KG), kg, ""), qc_cpu_i64(f, d->WS), ""), iwp, ""),
+                          qc_cpu_i64(f, 4), "");
+        LLVMSetAlignment(LLVMBuildStore(b, interleave4(c, r), qc_cpu_gep(f, f->i8, c->scratch, at)), 64);
+        qc_cpu_loop_end(f, &cl);
+        qc_cpu_loop_end(f, &kl);
+        LLVMBuildBr(b, next);
+        LLVMPositionBuilderAtEnd(b, next);
+    }
+}
+
+static void emit_direct(qc_cpu_fn *f, const pw *d) {
+    pctx c;
+    ctx_init(&c, f, d, d->KH * d->KG * d->WS * 4);
+    LLVMContextRef cx = f->cg->ctx;
+    LLVMBuilderRef b = f->b;
+    LLVMValueRef x = qc_cpu_fn_in(f, 0), y = qc_cpu_fn_out(f, 0);
+    int64_t per_img = d->OH * d->NCB, oblk = (int64_t)PW_V * PW_L;
+    int64_t last_valid = d->OW - (d->NOB - 1) * oblk;
+    qc_cpu_loop ul;
+    LLVMValueRef u = qc_cpu_loop_begin(f, &ul, f->begin, f->end, 1);
+    LLVMValueRef img = LLVMBuildSDiv(b, u, qc_cpu_i64(f, per_img), "");
+    LLVMValueRef rem = LLVMBuildSRem(b, u, qc_cpu_i64(f, per_img), "");
+    LLVMValueRef cb = LLVMBuildSDiv(b, rem, qc_cpu_i64(f, d->OH), "");
+    LLVMValueRef oh = LLVMBuildSRem(b, rem, qc_cpu_i64(f, d->OH), "");
+    LLVMValueRef xp = qc_cpu_gep(f, f->i8, x, LLVMBuildMul(b, img, qc_cpu_i64(f, d->C * d->H * d->W), ""));
+    LLVMValueRef yp = qc_cpu_gep(f, f->i8, y, LLVMBuildMul(b, img, qc_cpu_i64(f, d->M * d->P), ""));
+    pack_rows(&c, xp, oh);
+    LLVMValueRef yrow = LLVMBuildMul(b, oh, qc_cpu_i64(f, d->OW), "");
+    /* whole blocks of 32 columns, then the last (compile-time width) */
+    if (d->NOB > 1) {
+        qc_cpu_loop ol;
+        LLVMValueRef ow0 = qc_cpu_loop_begin(f, &ol, qc_cpu_i64(f, 0), qc_cpu_i64(f, (d->NOB - 1) * oblk), oblk);
+        filters(&c, yp, LLVMBuildAdd(b, yrow, ow0, ""), cb, oblk, ow0);
+        qc_cpu_loop_end(f, &ol);
+    }
+    LLVMValueRef ow0 = qc_cpu_i64(f, (d->NOB - 1) * oblk);
+    filters(&c, yp, LLVMBuildAdd(b, yrow, ow0, ""), cb, last_valid, ow0);
+    (void)cx;
     qc_cpu_loop_end(f, &ul);
 }
 
@@ -346,44 +513,66 @@ static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, pw 
     const qc_value *wv = qc_i8_const_in(g, n, 3);
     if (!wv || wv->type.rank != 4 || xt->rank != 4 || yt->rank != 4)
         return qc_error(QC_ERR_UNSUPPORTED, "not a 2-D conv with constant weights");
-    if (wv->type.dims[2] != 1 || wv->type.dims[3] != 1 || qc_attr_int(n, "group", 1) != 1)
-        return qc_error(QC_ERR_UNSUPPORTED, "not a 1x1 conv of one group");
-    const qc_attr *a = qc_node_attr(n, "strides");
-    for (int32_t i = 0; a && i < a->n; i++)
-        if (a->ints[i] != 1) return qc_error(QC_ERR_UNSUPPORTED, "strided");
-    a = qc_node_attr(n, "pads");
-    for (int32_t i = 0; a && i < a->n; i++)
-        if (a->ints[i] != 0) return qc_error(QC_ERR_UNSUPPORTED, "padded");
-    const char *ap = qc_attr_string(n, "auto_pad", "NOTSET");
-    if (strcmp(ap, "NOTSET") && strcmp(ap, "VALID"))
-        return qc_error(QC_ERR_UNSUPPORTED, "auto_pad");   /* SAME on 1x1 pads nothing, but keep it simple */
+    if (qc_attr_int(n, "group", 1) != 1) return qc_error(QC_ERR_UNSUPPORTED, "grouped");
     if ((xt->dtype != QC_U8 && xt->dtype != QC_I8) || (yt->dtype != QC_U8 && yt->dtype != QC_I8) ||
         wv->type.dtype != QC_I8)
         return qc_error(QC_ERR_UNSUPPORTED, "types (x, y u8/i8; w i8)");
     for (int32_t k = 1; k < 4; k++)
         if (xt->dims[k] == QC_DIM_SYM || yt->dims[k] == QC_DIM_SYM)
             return qc_error(QC_ERR_UNSUPPORTED, "symbolic non-batch dim");
+    qc_type xs = *xt;
+    if (xs.dims[0] == QC_DIM_SYM) xs.dims[0] = 1;
+    qc_nn_window win;
+    qc_status st = qc_nn_window_get(n, &xs, &wv->type, &win);
+    if (st) return st;
     d->C = xt->dims[1];
     d->M = wv->type.dims[0];
-    d->P = xt->dims[2] * xt->dims[3];
-    if (wv->type.dims[1] != d->C || yt->dims[1] != d->M || yt->dims[2] != xt->dims[2] ||
-        yt->dims[3] != xt->dims[3])
+    d->H = win.in[0], d->W = win.in[1], d->OH = win.out[0], d->OW = win.out[1];
+    d->KH = win.kernel[0], d->KW = win.kernel[1], d->dh = win.dilation[0], d->dw = win.dilation[1];
+    d->ph = win.pad_begin[0], d->pwl = win.pad_begin[1];
+    if (win.stride[0] != 1 || win.stride[1] != 1) return qc_error(QC_ERR_UNSUPPORTED, "strided");
+    if (wv->type.dims[1] != d->C || yt->dims[1] != d->M || yt->dims[2] != d->OH ||
+        yt->dims[3] != d->OW)
         return qc_error(QC_ERR_UNSUPPORTED, "shapes");
-    if (d->C < 1 || d->C > PW_KMAX || d->M < 1 || d->P < 1)
+    d->P = d->OH * d->OW;
+    d->T = d->KH * d->KW;
+    d->direct = !(d->T == 1 && d->ph == 0 && d->pwl == 0 && d->OH == d->H && d->OW == d->W);
+    if (d->C < 1 || d->C > PW_KMAX || d->M < 1 || d->P < 1 || d->T > 49)
         return qc_error(QC_ERR_UNSUPPORTED, "sizes");
+    d->KG = (d->C + 3) / 4;
+    if (d->direct && d->OW * 4 < ((d->OW + PW_L - 1) / PW_L) * PW_L * 3)
+        /* under 3/4 of the lanes busy (a 7-wide map fills 7 of 16): the
+         * im2col GEMM was faster there (docs/backend-cpu.md) */
+        return qc_error(QC_ERR_UNSUPPORTED, "output rows too short for 16-lane vectors");
+    if (d->direct) {
+        /* padded row: every column a block of 32 positions' taps read, in
+         * whole 16-column pack blocks */
+        d->NOB = (d->OW + PW_V * PW_L - 1) / (PW_V * PW_L);
+        d->WS = (d->NOB * PW_V * PW_L + (d->KW - 1) * d->dw + PW_L - 1) / PW_L * PW_L;
+        if (d->KH * d->KG * d->WS * 4 > PW_SCRATCH_MAX)
+            return qc_error(QC_ERR_UNSUPPORTED, "rows too wide for the stack scratch");
+    }
     bool sym = xt->dims[0] == QC_DIM_SYM;
     d->n_a = sym ? 0 : xt->dims[0];
     d->n_b = sym ? 1 : 0;
     d->KG = (d->C + 3) / 4;
     d->NPB = (d->P + PW_V * PW_L - 1) / (PW_V * PW_L);
-    d->CB = (int64_t)PW_R * PW_RB;
+    /* Filter blocks: the direct kernel re-packs its input rows for every
+     * block, so as few as keep >= 16 units per image (OH rows x blocks);
+     * the pointwise one has enough position blocks, so blocks of PW_RB tiles. */
+    int64_t tiles = (d->M + PW_R - 1) / PW_R, nblk = (tiles + PW_RB - 1) / PW_RB;
+    if (d->direct) {
+        nblk = (16 + d->OH - 1) / d->OH;
+        if (nblk > tiles) nblk = tiles;
+    }
+    d->CB = (tiles + nblk - 1) / nblk * PW_R;
     d->NCB = (d->M + d->CB - 1) / d->CB;
     d->a_signed = xt->dtype == QC_I8;
     d->y_signed = yt->dtype == QC_I8;
     const float *sa, *sw, *sy;
     int64_t nsa, nsw, nsy, nza, nzw, nzy;
     int32_t *za = NULL, *zw = NULL, *zy = NULL;
-    qc_status st = qc_i8_scale(g, n, 1, "x_scale", 0, &sa, &nsa);
+    st = qc_i8_scale(g, n, 1, "x_scale", 0, &sa, &nsa);
     if (!st) st = qc_i8_scale(g, n, 4, "w_scale", d->M, &sw, &nsw);
     if (!st) st = qc_i8_scale(g, n, 6, "y_scale", 0, &sy, &nsy);
     if (!st) st = qc_i8_zero_point(g, n, 2, "x_zero_point", 0, &za, &nza);
@@ -399,7 +588,7 @@ static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, pw 
             st = qc_error(QC_ERR_UNSUPPORTED, "bias must be a constant i32[M]");
         else bias = bv->data;
     }
-    d->off_comp = d->M * d->KG * 4;
+    d->off_comp = d->M * d->KG * d->T * 4;
     d->off_mult = d->off_comp + d->M * 4;
     *blob_len = (size_t)(d->off_mult + d->M * 4);
     if (!st && !(*blob = calloc(1, *blob_len))) st = qc_error(QC_ERR_NOMEM, "out of memory");
@@ -409,16 +598,19 @@ static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, pw 
         d->lo = (int32_t)lo, d->hi = (int32_t)hi;
         d->zy = zy ? zy[0] : 0;
         uint32_t za1 = (uint32_t)(za ? za[0] : 0) + (d->a_signed ? 128u : 0u);
+        d->za1 = (int32_t)(za1 & 0xffu);
         const int8_t *w = wv->data;
         uint8_t *wq = *blob;
         uint32_t *comp = (uint32_t *)(*blob + d->off_comp);
         float *mult = (float *)(*blob + d->off_mult);
         for (int64_t m = 0; m < d->M; m++) {
             uint32_t sum = 0;
-            for (int64_t ch = 0; ch < d->C; ch++) {
-                wq[m * d->KG * 4 + ch] = (uint8_t)w[m * d->C + ch];
-                sum += (uint32_t)(int32_t)w[m * d->C + ch];
-            }
+            for (int64_t ch = 0; ch < d->C; ch++)
+                for (int64_t t = 0; t < d->T; t++) {
+                    int8_t v = w[(m * d->C + ch) * d->T + t];
+                    wq[((m * d->KG + ch / 4) * d->T + t) * 4 + ch % 4] = (uint8_t)v;
+                    sum += (uint32_t)(int32_t)v;
+                }
             /* wrapping int32, as the accumulation */
             comp[m] = (uint32_t)(bias ? bias[m] : 0) - za1 * sum;
             mult[m] = qc_requant_multiplier(sa[0], sw[nsw == 1 ? 0 : m], sy[0]);
@@ -443,20 +635,27 @@ qc_status qc_cpu_gen_qpw(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_
     if (st) return st;
     qc_cpu_fn f;
     qc_cpu_fn_begin(cg, k->symbol, &f);
-    emit(&f, &d);
+    if (d.direct) emit_direct(&f, &d);
+    else emit_pointwise(&f, &d);
     qc_cpu_fn_end(&f);
     k->packed = blob;
     k->packed_len = len;
-    int64_t per_img = d.NCB * d.NPB;
+    int64_t per_img = d.direct ? d.OH * d.NCB : d.NCB * d.NPB;
     k->units_a = d.n_a * per_img;
     k->units_b = d.n_b * per_img;
-    /* ps per unit: CB x 32 x 4 KG multiply-adds at ~60 per ns (16 lanes x 4
-     * bytes, about one vpdpbusd per cycle), ~4 ns per k-group of packing and
-     * ~3 ns per output vector of epilogue (a model, not a measurement) */
-    double macs = (double)d.CB * PW_V * PW_L * 4.0 * (double)d.KG;
-    double ps = macs / 60.0 * 1000.0 + (double)d.KG * 4000.0 + (double)d.CB * PW_V * 3000.0;
+    /* ps per unit: its multiply-adds at ~60 per ns (16 lanes x 4 bytes,
+     * about one vpdpbusd per cycle), ~4 ns per 64 bytes packed and ~3 ns per
+     * output vector of epilogue (a model, not a measurement) */
+    int64_t cols = d.direct ? d.NOB * PW_V * PW_L : PW_V * PW_L;
+    int64_t packs = d.direct ? d.KH * d.KG * d.WS / PW_L : d.KG * PW_V;
+    double macs = (double)d.CB * (double)cols * 4.0 * (double)d.KG * (double)d.T;
+    double ps = macs / 60.0 * 1000.0 + (double)packs * 4000.0 + (double)d.CB * (double)cols / PW_L * 3000.0;
     k->cost_ps = qc_cpu_cost_ps(ps);
     k->grain = ps >= 200000.0 ? 1 : (int64_t)(200000.0 / ps) + 1;
-    snprintf(k->variant, sizeof k->variant, "qpointwise avx512vnni %dx%d", PW_R, PW_V * PW_L);
+    if (d.direct)
+        snprintf(k->variant, sizeof k->variant, "qdirect %lldx%lld s1 avx512vnni %dx%d",
+                 (long long)d.KH, (long long)d.KW, PW_R, PW_V * PW_L);
+    else
+        snprintf(k->variant, sizeof k->variant, "qpointwise avx512vnni %dx%d", PW_R, PW_V * PW_L);
     return NULL;
 }

@@ -1,16 +1,21 @@
-/* test_cpu_qpw.c — the int8 pointwise (1x1) convolution vectorised over
- * positions (backends/cpu/gen_qpw.c) against the ref kernel, JIT and AOT,
- * bit for bit.
+/* test_cpu_qpw.c — the int8 convolutions vectorised over positions
+ * (backends/cpu/gen_qpw.c: pointwise and direct stride-1) against the ref
+ * kernel, JIT and AOT, bit for bit.
  *
- * Random qc.QConv nodes with a 1x1 kernel, stride 1, no padding, one group:
+ * Random qc.QConv nodes of one group, half 1x1 without padding (the
+ * pointwise kernel), half with kernels 1..5 x 1..5, dilations, explicit pads
+ * or auto_pad (the direct kernel), an occasional stride 2 (neither may take
+ * it):
  * channels 1..70 (k-group tails), filters 1..110 (tile and row-block tails),
  * 1..22 x 1..22 positions (the masked last block), u8/i8 activations with a
  * random zero point, i8 weights with zero points 0, per-tensor or
  * per-channel scales, u8/i8 outputs, optional bias and act clamp, a fixed or
  * symbolic batch; output scales from in range to mostly saturating. On a
  * host with avx512vnni each case checks from the kernel table that the node
- * ran the pointwise kernel; a case with a nonzero weight zero point checks
- * that it did not (and still matches the ref on the im2col path). */
+ * ran the kernel it should; a case with a nonzero weight zero point, a
+ * stride or output rows too short for the direct kernel checks that neither
+ * did (and still matches the ref on the im2col
+ * path). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,14 +48,31 @@ static void fill_zp(uint8_t *z, int64_t n, bool is_signed) {
         z[i] = is_signed ? (uint8_t)(int8_t)irand(-30, 30) : (uint8_t)irand(0, 255);
 }
 
-static qc_graph *make_pw(char *desc, size_t dlen, bool *eligible) {
+static qc_graph *make_pw(char *desc, size_t dlen, const char **want) {
     qc_graph *g = NULL;
     CHECK_OK(qc_graph_create("pw", &g));
     bool sym = irand(0, 1);
     if (sym) CHECK_OK(qc_graph_set_batch(g, "N"));
     int64_t C = irand(1, 70), M = irand(1, 110), H = irand(1, 22), W = irand(1, 22);
+    if (irand(0, 2) == 0) W = irand(12, 70);   /* rows the direct kernel takes, several blocks */
     bool a_s = irand(0, 2) == 0, y_s = irand(0, 1), zw_nonzero = irand(0, 7) == 0;
     bool per_ch = irand(0, 1), bias = irand(0, 1), clamp = irand(0, 2) == 0;
+    /* the window: 1x1 unpadded (pointwise) or anything of stride 1 (direct) */
+    int64_t k[2] = {1, 1}, st[2] = {1, 1}, dil[2] = {1, 1}, p[4] = {0, 0, 0, 0}, mode = -1;
+    bool direct = irand(0, 1);
+    if (direct) {
+        for (int i = 0; i < 2; i++) {
+            int64_t in = i ? W : H;
+            dil[i] = irand(0, 3) == 0 ? 2 : 1;
+            k[i] = irand(1, 5);
+            while (k[i] > 1 && (k[i] - 1) * dil[i] + 1 > in) k[i]--;
+            if ((k[i] - 1) * dil[i] + 1 > in) dil[i] = 1;
+            p[i] = irand(0, k[i]);
+            p[i + 2] = irand(0, k[i]);
+        }
+        if (irand(0, 7) == 0) st[irand(0, 1)] = 2;
+        mode = irand(0, 3);
+    }
     qc_type xt = {.dtype = a_s ? QC_I8 : QC_U8, .rank = 4, .dims = {sym ? QC_DIM_SYM : irand(1, 2), C, H, W}};
     int32_t ids[9], y = -1, nid = -1;
     CHECK_OK(qc_graph_add_value(g, "x", &xt, &ids[0]));
@@ -61,14 +83,14 @@ static qc_graph *make_pw(char *desc, size_t dlen, bool *eligible) {
     uint8_t *zw = calloc((size_t)nch, 1);
     for (int64_t c = 0; c < nch; c++) sw[c] = frand(0.002f, 0.03f);
     if (zw_nonzero) zw[irand(0, nch - 1)] = (uint8_t)(int8_t)irand(-5, 5) | 1;
-    /* typical |acc| ~ 128 * 64 * sqrt(C): sy from in range to saturating */
+    /* typical |acc| ~ 128 * 64 * sqrt(C k): sy from in range to saturating */
     sy = sx * sw[0] * 128.0f * 64.0f * frand(0.02f, 2.0f);
     uint8_t zx, zy;
     fill_zp(&zx, 1, a_s);
     fill_zp(&zy, 1, y_s);
     ids[1] = add_const(g, "sx", QC_F32, 0, &one, &sx);
     ids[2] = add_const(g, "zx", a_s ? QC_I8 : QC_U8, 0, &one, &zx);
-    int64_t wd[4] = {M, C, 1, 1}, nw = M * C;
+    int64_t wd[4] = {M, C, k[0], k[1]}, nw = M * C * k[0] * k[1];
     uint8_t *w = malloc((size_t)nw);
     for (int64_t i = 0; i < nw; i++) w[i] = (uint8_t)qc_rng_next(&rng);
     ids[3] = add_const(g, "w", QC_I8, 4, wd, w);
@@ -86,9 +108,12 @@ static qc_graph *make_pw(char *desc, size_t dlen, bool *eligible) {
     qc_type yt = {.dtype = QC_DT_UNDEF};
     CHECK_OK(qc_graph_add_value(g, "y", &yt, &y));
     CHECK_OK(qc_graph_add_node(g, QC_OP_QCONV, "pw", ids, bias ? 9 : 8, &y, 1, &nid));
-    int64_t k[2] = {1, 1};
     CHECK_OK(qc_node_set_ints(g, nid, "kernel_shape", k, 2));
-    if (irand(0, 1)) CHECK_OK(qc_node_set_ints(g, nid, "strides", k, 2));
+    if (st[0] > 1 || st[1] > 1 || irand(0, 1)) CHECK_OK(qc_node_set_ints(g, nid, "strides", st, 2));
+    if (dil[0] > 1 || dil[1] > 1) CHECK_OK(qc_node_set_ints(g, nid, "dilations", dil, 2));
+    if (mode == 0) CHECK_OK(qc_node_set_string(g, nid, "auto_pad", "SAME_UPPER"));
+    else if (mode == 1) CHECK_OK(qc_node_set_string(g, nid, "auto_pad", "SAME_LOWER"));
+    else if (mode >= 2) CHECK_OK(qc_node_set_ints(g, nid, "pads", p, 4));
     int64_t amin = 0, amax = 0;
     if (clamp) {
         int64_t lo = y_s ? -128 : 0;
@@ -100,42 +125,59 @@ static qc_graph *make_pw(char *desc, size_t dlen, bool *eligible) {
     CHECK_OK(qc_graph_add_output(g, y));
     CHECK_OK(qc_graph_infer(g));
     snprintf(desc, dlen,
-             "C=%lld M=%lld H=%lld W=%lld x=%s y=%s per_ch=%d zw!=0:%d bias=%d clamp=%d[%lld,%lld] "
-             "sym=%d sy=%g",
-             (long long)C, (long long)M, (long long)H, (long long)W, a_s ? "i8" : "u8",
-             y_s ? "i8" : "u8", per_ch, zw_nonzero, bias, clamp, (long long)amin, (long long)amax,
-             sym, (double)sy);
-    *eligible = !zw_nonzero;
+             "C=%lld M=%lld H=%lld W=%lld k=%lldx%lld s=%lldx%lld d=%lldx%lld pads=%lld,%lld,%lld,%lld "
+             "mode=%lld x=%s y=%s per_ch=%d zw!=0:%d bias=%d clamp=%d[%lld,%lld] sym=%d sy=%g",
+             (long long)C, (long long)M, (long long)H, (long long)W, (long long)k[0],
+             (long long)k[1], (long long)st[0], (long long)st[1], (long long)dil[0],
+             (long long)dil[1], (long long)p[0], (long long)p[1], (long long)p[2], (long long)p[3],
+             (long long)mode, a_s ? "i8" : "u8", y_s ? "i8" : "u8", per_ch, zw_nonzero, bias,
+             clamp, (long long)amin, (long long)amax, sym, (double)sy);
+    /* which kernel: pointwise for 1x1 without padding (auto_pad SAME on a
+     * 1x1 pads nothing either), direct for any other stride-1 window */
+    bool unpadded = mode < 0 || mode <= 1 || (!p[0] && !p[1] && !p[2] && !p[3]);
+    if (zw_nonzero || st[0] > 1 || st[1] > 1) *want = NULL;
+    else if (k[0] == 1 && k[1] == 1 && unpadded) *want = "qpointwise";
+    else {
+        /* the direct kernel wants >= 3/4 of each row's 16-lane vectors busy */
+        int64_t ow = g->values[y].type.dims[3];
+        *want = ow * 4 >= (ow + 15) / 16 * 16 * 3 ? "qdirect" : NULL;
+    }
     return g;
 }
 
-/* Whether g's cpu kernel table has a node with the pointwise variant. */
-static bool ran_pointwise(const qc_graph *g) {
+/* The kernel variant of g's one node in its cpu kernel table ("" if none). */
+static void variant_of(const qc_graph *g, char *out, size_t cap) {
     qc_compile_options co;
     qc_compile_options_init(&co);
     co.targets = "cpu";
     void *img = NULL;
     size_t len = 0;
-    bool ok = false;
+    out[0] = 0;
     CHECK_OK(qc_compile_to_memory_opts(g, &co, &img, &len));
     qc_model_data *m = NULL;
     qc_cpu_ktable t = {0};
     if (img && !qc_model_data_parse(img, len, true, "case", &m) && !qc_cpu_ktable_parse(m, &t))
-        for (int32_t i = 0; i < t.n; i++) ok |= strstr(t.e[i].text, "qpointwise") != NULL;
+        for (int32_t i = 0; i < t.n; i++)
+            if (t.e[i].kind == QC_CPU_KT_GENERATED) snprintf(out, cap, "%s", t.e[i].text);
     qc_cpu_ktable_free(&t);
     qc_model_data_free(m);
     free(img);
-    return ok;
 }
 
 static void run_case(int iter, bool vnni) {
     char desc[512];
-    bool eligible = false;
-    qc_graph *g = make_pw(desc, sizeof desc, &eligible);
+    const char *want_kernel = NULL;
+    qc_graph *g = make_pw(desc, sizeof desc, &want_kernel);
     CHECK_OK(qc_compile_optimize(g));
-    bool ran = ran_pointwise(g);
-    EXPECT(ran == (eligible && vnni), "case %d (%s): pointwise kernel %s", iter, desc,
-           ran ? "taken where it must not be" : "not taken");
+    char got_kernel[256];
+    variant_of(g, got_kernel, sizeof got_kernel);
+    bool ours = strstr(got_kernel, "qpointwise") || strstr(got_kernel, "qdirect");
+    if (getenv("QPW_DEBUG")) fprintf(stderr, "case %d: %s\n", iter, got_kernel);
+    if (want_kernel && vnni)
+        EXPECT(strstr(got_kernel, want_kernel), "case %d (%s): ran '%s', not %s", iter, desc,
+               got_kernel, want_kernel);
+    else
+        EXPECT(!ours, "case %d (%s): ran '%s' where it must not", iter, desc, got_kernel);
     qc_tensor_desc d = g->values[g->inputs[0]].type;
     if (d.dims[0] == QC_DIM_SYM) d.dims[0] = irand(1, 3);
     qc_tensor x = {0}, want = {0};
