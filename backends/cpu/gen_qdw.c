@@ -20,8 +20,12 @@
  * border columns (some taps in the padding) are unrolled at compile time
  * with their own valid taps.
  *
+ * On avx512vnni, when every w - zb fits a byte, emit_vnni multiplies the
+ * taps 4 at a time with vpdpbusd instead (its comment below says how).
+ *
  * Packed constants per channel c: wz[c][kh*kw] (i32), bias'[c] (i32),
- * mult[c] (f32). */
+ * mult[c] (f32); for emit_vnni also the filter bytes per row and group of
+ * 4 taps and the prefix sums of the rows' byte sums. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +44,10 @@ typedef struct dw {
     int64_t planes_a, planes_b;       /* N * C = a + b * batch */
     int32_t za, zy, lo, hi, act_min, act_max;
     int64_t off_bias, off_mult;       /* in the packed blob */
+    /* the vpdpbusd variant (emit_vnni): tap groups of 4 per window row */
+    bool vnni;
+    int64_t G;                        /* ceil(kw / 4) */
+    int64_t off_wq, off_pre;          /* wq[c][kh][G] i32 (4 filter bytes), pre[c][kh + 1] */
 } dw;
 
 typedef struct dctx {
@@ -124,9 +132,10 @@ static LLVMValueRef accumulate(const dctx *c, LLVMValueRef ow, int32_t w, uint64
     return acc;
 }
 
-/* ir/quant.h's requantization of w accumulators, the act clamp, the store. */
-static void requant_store(const dctx *c, LLVMValueRef acc, LLVMValueRef mult, LLVMValueRef yr,
-                          LLVMValueRef ow, int32_t w) {
+/* ir/quant.h's requantization of w accumulators, the act clamp, the store
+ * of the first `lanes` (a masked store when fewer than w). */
+static void requant_store_n(const dctx *c, LLVMValueRef acc, LLVMValueRef mult, LLVMValueRef yr,
+                            LLVMValueRef ow, int32_t w, int64_t lanes) {
     qc_cpu_fn *f = c->f;
     const dw *d = c->d;
     LLVMTypeRef vf = qc_cpu_vt(f, w);
@@ -148,8 +157,18 @@ static void requant_store(const dctx *c, LLVMValueRef acc, LLVMValueRef mult, LL
         q = LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntSGT, q, m, ""), m, q, "");
     }
     LLVMTypeRef t8 = w == 1 ? f->i8 : LLVMVectorType(f->i8, (unsigned)w);
-    LLVMValueRef s = LLVMBuildStore(f->b, LLVMBuildTrunc(f->b, q, t8, ""), qc_cpu_gep(f, f->i8, yr, ow));
-    LLVMSetAlignment(s, 1);
+    LLVMValueRef v = LLVMBuildTrunc(f->b, q, t8, ""), p = qc_cpu_gep(f, f->i8, yr, ow);
+    if (lanes >= w) {
+        LLVMSetAlignment(LLVMBuildStore(f->b, v, p), 1);
+    } else {
+        LLVMValueRef args[4] = {v, p, qc_cpu_i32(f, 1), qc_cpu_mask(f, w, (int32_t)lanes)};
+        qc_cpu_intrin2(f, "llvm.masked.store", t8, f->ptr, args, 4);
+    }
+}
+
+static void requant_store(const dctx *c, LLVMValueRef acc, LLVMValueRef mult, LLVMValueRef yr,
+                          LLVMValueRef ow, int32_t w) {
+    requant_store_n(c, acc, mult, yr, ow, w, w);
 }
 
 static uint64_t border_mask(const dw *d, int64_t ow) {
@@ -222,6 +241,143 @@ static void emit(qc_cpu_fn *f, const dw *d) {
     qc_cpu_loop_end(f, &ul);
 }
 
+/* ---- vpdpbusd variant ----------------------------------------------------------------
+ *
+ * With avx512vnni the taps of a window row are multiplied 4 at a time: one
+ * (masked) load of the row's 64-byte window under 16 output columns, one
+ * byte permute putting each column's 4 taps x[ow * s + (4g + j) * dil] into
+ * its lane, one vpdpbusd against the 4 filter bytes of the group (zero past
+ * kw). Raw bytes x' (x, or x ^ 0x80 for i8) go in, so
+ *   acc = sum_taps x' w + bias - za' * (sum of the valid rows' filter bytes)
+ * where a column outside the input loads za' (the masked load's fill), which
+ * adds za' * w and cancels against the full row sum, and the valid rows
+ * [klo, khi] come from the window as in emit(): prefix sums of the row sums
+ * give their total. Every column, border or not, takes the same path; the
+ * last block of a row is a masked store. Needs s * 15 + (kw - 1) * dil < 64. */
+
+static LLVMValueRef bits_mask(qc_cpu_fn *f, LLVMValueRef lo, LLVMValueRef hi, int32_t n) {
+    /* lanes [lo, hi) of n (<= 64) as <n x i1>; lo, hi already in [0, n] */
+    LLVMBuilderRef b = f->b;
+    LLVMValueRef one = qc_cpu_i64(f, 1), all = LLVMConstAllOnes(f->i64);
+    LLVMValueRef full = LLVMBuildICmp(b, LLVMIntSGE, hi, qc_cpu_i64(f, 64), "");
+    LLVMValueRef hs = LLVMBuildSelect(b, full, qc_cpu_i64(f, 0), hi, "");
+    LLVMValueRef below_hi = LLVMBuildSelect(b, full, all, LLVMBuildSub(b, LLVMBuildShl(b, one, hs, ""), one, ""), "");
+    LLVMValueRef ls = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGE, lo, qc_cpu_i64(f, 64), ""), qc_cpu_i64(f, 0), lo, "");
+    LLVMValueRef below_lo = LLVMBuildSub(b, LLVMBuildShl(b, one, ls, ""), one, "");
+    below_lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGE, lo, qc_cpu_i64(f, 64), ""), all, below_lo, "");
+    LLVMValueRef bits = LLVMBuildAnd(b, below_hi, LLVMBuildNot(b, below_lo, ""), "");
+    LLVMTypeRef it = LLVMIntTypeInContext(f->cg->ctx, (unsigned)n);
+    return LLVMBuildBitCast(b, LLVMBuildTrunc(b, bits, it, ""), LLVMVectorType(f->i1, (unsigned)n), "");
+}
+
+static LLVMValueRef clamp64(qc_cpu_fn *f, LLVMValueRef v, int64_t lo, int64_t hi) {
+    LLVMBuilderRef b = f->b;
+    v = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, v, qc_cpu_i64(f, lo), ""), qc_cpu_i64(f, lo), v, "");
+    return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, v, qc_cpu_i64(f, hi), ""), qc_cpu_i64(f, hi), v, "");
+}
+
+static void emit_vnni(qc_cpu_fn *f, const dw *d) {
+    LLVMBuilderRef b = f->b;
+    LLVMContextRef cx = f->cg->ctx;
+    LLVMTypeRef v64 = LLVMVectorType(f->i8, 64), vi = vi32(f, DW_V);
+    unsigned id = LLVMLookupIntrinsicID("llvm.x86.avx512.vpdpbusd.512", 28);
+    LLVMValueRef dot = LLVMGetIntrinsicDeclaration(f->cg->mod, id, NULL, 0);
+    LLVMTypeRef dot_ty = LLVMIntrinsicGetType(cx, id, NULL, 0);
+    int32_t za1 = d->za + (d->a_signed ? 128 : 0);
+    LLVMValueRef fill[64], flip[64], perm[DW_V * 4 * 4];
+    for (int i = 0; i < 64; i++) {
+        /* the raw byte that reads as za' after the flip */
+        fill[i] = LLVMConstInt(f->i8, (unsigned)((za1 ^ (d->a_signed ? 0x80 : 0)) & 0xff), 0);
+        flip[i] = LLVMConstInt(f->i8, 0x80, 0);
+    }
+    LLVMValueRef fillv = LLVMConstVector(fill, 64), flipv = LLVMConstVector(flip, 64);
+    LLVMValueRef pv[4];
+    for (int64_t g = 0; g < d->G; g++) {
+        for (int32_t l = 0; l < DW_V; l++)
+            for (int32_t j = 0; j < 4; j++) {
+                int64_t t = 4 * g + j;
+                perm[4 * l + j] = qc_cpu_i32(f, t < d->kw ? (int32_t)(l * d->sw + t * d->dw) : 0);
+            }
+        pv[g] = LLVMConstVector(perm, 64);
+    }
+    LLVMValueRef x = qc_cpu_fn_in(f, 0), y = qc_cpu_fn_out(f, 0);
+    qc_cpu_loop ul;
+    LLVMValueRef u = qc_cpu_loop_begin(f, &ul, f->begin, f->end, 1);
+    LLVMValueRef plane = LLVMBuildSDiv(b, u, qc_cpu_i64(f, d->OH), "");
+    LLVMValueRef oh = LLVMBuildSRem(b, u, qc_cpu_i64(f, d->OH), "");
+    LLVMValueRef ch = LLVMBuildSRem(b, plane, qc_cpu_i64(f, d->C), "");
+    LLVMValueRef xp = qc_cpu_gep(f, f->i8, x, LLVMBuildMul(b, plane, qc_cpu_i64(f, d->H * d->W), ""));
+    LLVMValueRef yr = qc_cpu_gep(f, f->i8, y, LLVMBuildMul(b, u, qc_cpu_i64(f, d->OW), ""));
+    LLVMValueRef wq = qc_cpu_gep(f, f->i32, f->packed,
+        LLVMBuildAdd(b, qc_cpu_i64(f, d->off_wq / 4), LLVMBuildMul(b, ch, qc_cpu_i64(f, d->kh * d->G), ""), ""));
+    LLVMValueRef pre = qc_cpu_gep(f, f->i32, f->packed,
+        LLVMBuildAdd(b, qc_cpu_i64(f, d->off_pre / 4), LLVMBuildMul(b, ch, qc_cpu_i64(f, d->kh + 1), ""), ""));
+    LLVMValueRef bias = LLVMBuildLoad2(b, f->i32,
+        qc_cpu_gep(f, f->i32, f->packed, LLVMBuildAdd(b, ch, qc_cpu_i64(f, d->off_bias / 4), "")), "");
+    LLVMValueRef mult = LLVMBuildLoad2(b, f->f32,
+        qc_cpu_gep(f, f->f32, f->packed, LLVMBuildAdd(b, ch, qc_cpu_i64(f, d->off_mult / 4), "")), "");
+    LLVMValueRef ih0, klo, khi;
+    qc_cpu_window_rows(f, oh, d->sh, d->ph, d->dh, d->kh, d->H, &ih0, &klo, &khi);
+    /* comp = bias - za' * (pre[khi + 1] - pre[klo]), 0 rows when klo > khi */
+    LLVMValueRef none = LLVMBuildICmp(b, LLVMIntSGT, klo, khi, "");
+    LLVMValueRef khi1 = LLVMBuildSelect(b, none, klo, LLVMBuildAdd(b, khi, qc_cpu_i64(f, 1), ""), "");
+    LLVMValueRef phi_ = LLVMBuildLoad2(b, f->i32, qc_cpu_gep(f, f->i32, pre, khi1), "");
+    LLVMValueRef plo = LLVMBuildLoad2(b, f->i32, qc_cpu_gep(f, f->i32, pre, klo), "");
+    LLVMValueRef wsum = LLVMBuildSub(b, phi_, plo, "");
+    LLVMValueRef comp = LLVMBuildSub(b, bias, LLVMBuildMul(b, qc_cpu_i32(f, za1), wsum, ""), "");
+    LLVMValueRef compv = splat_i32(f, DW_V, comp);
+    int64_t nb = (d->OW + DW_V - 1) / DW_V, last = d->OW - (nb - 1) * DW_V;
+    for (int part = 0; part < 2; part++) {
+        /* part 0: the whole blocks before the last (a loop); part 1: the last */
+        int64_t b0 = part ? nb - 1 : 0, b1 = part ? nb : nb - 1;
+        if (b1 <= b0) continue;
+        int64_t lanes = part ? last : DW_V;
+        qc_cpu_loop bl;
+        LLVMValueRef ow0 = qc_cpu_loop_begin(f, &bl, qc_cpu_i64(f, b0 * DW_V), qc_cpu_i64(f, b1 * DW_V), DW_V);
+        /* the window's columns: start = ow0 * s - pw; byte i valid iff 0 <= start + i < W */
+        LLVMValueRef start = LLVMBuildSub(b, LLVMBuildMul(b, ow0, qc_cpu_i64(f, d->sw), ""), qc_cpu_i64(f, d->pw), "");
+        LLVMValueRef lo = clamp64(f, LLVMBuildNeg(b, start, ""), 0, 64);
+        LLVMValueRef hi = clamp64(f, LLVMBuildSub(b, qc_cpu_i64(f, d->W), start, ""), 0, 64);
+        LLVMValueRef cmask = bits_mask(f, lo, hi, 64);
+        /* rows klo..khi */
+        LLVMBasicBlockRef pre_b = LLVMGetInsertBlock(b);
+        LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(cx, f->fn, "dwv.k");
+        LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(cx, f->fn, "dwv.kb");
+        LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(cx, f->fn, "dwv.kd");
+        LLVMBuildBr(b, head);
+        LLVMPositionBuilderAtEnd(b, head);
+        LLVMValueRef k = LLVMBuildPhi(b, f->i64, "kh"), acc = LLVMBuildPhi(b, vi, "acc");
+        LLVMAddIncoming(k, &klo, &pre_b, 1);
+        LLVMAddIncoming(acc, &compv, &pre_b, 1);
+        LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLE, k, khi, ""), body, done);
+        LLVMPositionBuilderAtEnd(b, body);
+        LLVMValueRef ih = LLVMBuildAdd(b, ih0, LLVMBuildMul(b, k, qc_cpu_i64(f, d->dh), ""), "");
+        LLVMValueRef wp = qc_cpu_gep(f, f->i8, xp, LLVMBuildAdd(b, LLVMBuildMul(b, ih, qc_cpu_i64(f, d->W), ""), start, ""));
+        LLVMValueRef largs[4] = {wp, qc_cpu_i32(f, 1), cmask, fillv};
+        LLVMValueRef win = qc_cpu_intrin2(f, "llvm.masked.load", v64, f->ptr, largs, 4);
+        if (d->a_signed) win = LLVMBuildXor(b, win, flipv, "");
+        LLVMValueRef a = acc;
+        for (int64_t g = 0; g < d->G; g++) {
+            LLVMValueRef xv = LLVMBuildShuffleVector(b, win, LLVMGetUndef(v64), pv[g], "");
+            LLVMValueRef wi = LLVMBuildAdd(b, LLVMBuildMul(b, k, qc_cpu_i64(f, d->G), ""), qc_cpu_i64(f, g), "");
+            LLVMValueRef w = LLVMBuildLoad2(b, f->i32, qc_cpu_gep(f, f->i32, wq, wi), "");
+            LLVMSetAlignment(w, 4);
+            LLVMValueRef args[3] = {a, LLVMBuildBitCast(b, xv, vi, ""), splat_i32(f, DW_V, w)};
+            a = LLVMBuildCall2(b, dot_ty, dot, args, 3, "");
+        }
+        LLVMValueRef k2 = LLVMBuildAdd(b, k, qc_cpu_i64(f, 1), "");
+        LLVMBasicBlockRef from = LLVMGetInsertBlock(b);
+        LLVMAddIncoming(k, &k2, &from, 1);
+        LLVMAddIncoming(acc, &a, &from, 1);
+        LLVMBuildBr(b, head);
+        LLVMPositionBuilderAtEnd(b, done);
+        dctx c = {f, d, NULL, NULL, NULL, NULL, NULL};
+        requant_store_n(&c, acc, mult, yr, ow0, DW_V, lanes);
+        qc_cpu_loop_end(f, &bl);
+    }
+    qc_cpu_loop_end(f, &ul);
+}
+
 /* Whether node n is a depthwise int8 conv this generator takes; fills *d
  * and the packed blob. QC_ERR_UNSUPPORTED (with a reason) otherwise. */
 static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, dw *d, uint8_t **blob,
@@ -279,9 +435,20 @@ static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, dw 
         else bias = bv->data;
     }
     int64_t T = d->kh * d->kw;
+    d->vnni = cg->feat.avx512vnni && cg->feat.avx512bw && d->sw * (DW_V - 1) + (d->kw - 1) * d->dw < 64;
+    /* vpdpbusd multiplies signed filter bytes: every w - zb must fit an i8 */
+    for (int64_t e = 0; !st && d->vnni && e < d->C * T; e++) {
+        int64_t ch = e / T;
+        int32_t zb = zw ? zw[nzw == 1 ? 0 : ch] : 0;
+        int32_t w = wv->type.dtype == QC_I8 ? ((const int8_t *)wv->data)[e] : ((const uint8_t *)wv->data)[e];
+        if (w - zb < -128 || w - zb > 127) d->vnni = false;
+    }
+    d->G = (d->kw + 3) / 4;
     d->off_bias = d->C * T * 4;
     d->off_mult = d->off_bias + d->C * 4;
-    *blob_len = (size_t)(d->off_mult + d->C * 4);
+    d->off_wq = d->off_mult + d->C * 4;
+    d->off_pre = d->off_wq + (d->vnni ? d->C * d->kh * d->G * 4 : 0);
+    *blob_len = (size_t)(d->off_pre + (d->vnni ? d->C * (d->kh + 1) * 4 : 0));
     if (!st && !(*blob = calloc(1, *blob_len))) st = qc_error(QC_ERR_NOMEM, "out of memory");
     if (!st) {
         int64_t lo, hi;
@@ -301,6 +468,22 @@ static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, dw 
             }
             bb[ch] = bias ? bias[ch] : 0;
             mm[ch] = qc_requant_multiplier(sa[0], sw[nsw == 1 ? 0 : ch], sy[0]);
+            if (d->vnni) {
+                /* raw filter bytes per (row, group of 4 taps), and prefix
+                 * sums of the rows' byte sums (wrapping int32); the raw
+                 * bytes are w - zb, which must fit an i8 */
+                uint8_t *wq = *blob + d->off_wq + ch * d->kh * d->G * 4;
+                uint32_t *pre = (uint32_t *)(*blob + d->off_pre) + ch * (d->kh + 1);
+                for (int64_t r = 0; r < d->kh; r++) {
+                    uint32_t rs = 0;
+                    for (int64_t t = 0; t < d->kw; t++) {
+                        int32_t v = wz[ch * T + r * d->kw + t];
+                        wq[(r * d->G + t / 4) * 4 + t % 4] = (uint8_t)(int8_t)v;
+                        rs += (uint32_t)v;
+                    }
+                    pre[r + 1] = pre[r] + rs;
+                }
+            }
         }
     }
     free(za);
@@ -322,7 +505,8 @@ qc_status qc_cpu_gen_qdw(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_
     if (st) return st;
     qc_cpu_fn f;
     qc_cpu_fn_begin(cg, k->symbol, &f);
-    emit(&f, &d);
+    if (d.vnni) emit_vnni(&f, &d);
+    else emit(&f, &d);
     qc_cpu_fn_end(&f);
     k->packed = blob;
     k->packed_len = len;
@@ -331,7 +515,7 @@ qc_status qc_cpu_gen_qdw(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_
     int64_t taps = d.OW * d.kh * d.kw;
     k->grain = (8192 + taps - 1) / taps;
     k->cost_ps = qc_cpu_cost_ps((double)taps * 40.0 / DW_V + (double)d.OW * 20.0 / DW_V + 300.0);
-    snprintf(k->variant, sizeof k->variant, "qdepthwise %lldx%lld s%lld i32x%d", (long long)d.kh,
-             (long long)d.kw, (long long)d.sh, DW_V);
+    snprintf(k->variant, sizeof k->variant, "qdepthwise %lldx%lld s%lld %s", (long long)d.kh,
+             (long long)d.kw, (long long)d.sh, d.vnni ? "vpdpbusd x16" : "i32x16");
     return NULL;
 }

@@ -7,7 +7,9 @@
  * kernels 1..5 x 1..5, strides 1..5 (the vector path takes <= 4), dilations,
  * explicit pads or auto_pad, sizes 1..60 x 1..90, a symbolic batch; output
  * scales from in-range to mostly saturating. Each case checks from the
- * kernel table that the node ran the depthwise kernel. */
+ * kernel table that the node ran the depthwise kernel; on an avx512vnni host
+ * a third of them take its vpdpbusd variant (i8-range filter bytes), and
+ * the run checks that some did. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,8 +123,9 @@ static qc_graph *make_dw(char *desc, size_t dlen, const char **variant_want) {
     return g;
 }
 
-/* The variant text of node 0 in g's cpu kernel table. */
-static bool ran_depthwise(const qc_graph *g) {
+/* Whether g's cpu kernel table has the depthwise kernel; *vnni: its
+ * vpdpbusd variant. */
+static bool ran_depthwise(const qc_graph *g, bool *vnni) {
     qc_compile_options co;
     qc_compile_options_init(&co);
     co.targets = "cpu";
@@ -133,19 +136,26 @@ static bool ran_depthwise(const qc_graph *g) {
     qc_model_data *m = NULL;
     qc_cpu_ktable t = {0};
     if (img && !qc_model_data_parse(img, len, true, "case", &m) && !qc_cpu_ktable_parse(m, &t))
-        for (int32_t i = 0; i < t.n; i++) ok |= strstr(t.e[i].text, "qdepthwise") != NULL;
+        for (int32_t i = 0; i < t.n; i++) {
+            ok |= strstr(t.e[i].text, "qdepthwise") != NULL;
+            *vnni |= strstr(t.e[i].text, "vpdpbusd") != NULL;
+        }
     qc_cpu_ktable_free(&t);
     qc_model_data_free(m);
     free(img);
     return ok;
 }
 
+static int vnni_cases;
+
 static void run_case(int iter) {
     char desc[512];
     const char *want_variant = NULL;
     qc_graph *g = make_dw(desc, sizeof desc, &want_variant);
     CHECK_OK(qc_compile_optimize(g));
-    EXPECT(ran_depthwise(g), "case %d (%s): not the depthwise kernel", iter, desc);
+    bool vnni = false;
+    EXPECT(ran_depthwise(g, &vnni), "case %d (%s): not the depthwise kernel", iter, desc);
+    vnni_cases += vnni;
     qc_tensor_desc d = g->values[g->inputs[0]].type;
     if (d.dims[0] == QC_DIM_SYM) d.dims[0] = irand(1, 3);
     qc_tensor x = {0}, want = {0};
@@ -172,5 +182,10 @@ static void run_case(int iter) {
 int main(void) {
     rng.s = qc_test_seed("test_cpu_qdw");
     for (int i = 0; i < 150; i++) run_case(i);
+    /* the vpdpbusd variant takes i8-range filter bytes and strides <= 3:
+     * about a third of the cases, on a host that has avx512vnni */
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+        EXPECT(vnni_cases >= 10, "only %d cases ran the vpdpbusd variant", vnni_cases);
+    printf("test_cpu_qdw: %d of 150 cases on the vpdpbusd variant\n", vnni_cases);
     return qc_test_summary("test_cpu_qdw");
 }
