@@ -255,27 +255,6 @@ static void emit(qc_cpu_fn *f, const dw *d) {
  * give their total. Every column, border or not, takes the same path; the
  * last block of a row is a masked store. Needs s * 15 + (kw - 1) * dil < 64. */
 
-static LLVMValueRef bits_mask(qc_cpu_fn *f, LLVMValueRef lo, LLVMValueRef hi, int32_t n) {
-    /* lanes [lo, hi) of n (<= 64) as <n x i1>; lo, hi already in [0, n] */
-    LLVMBuilderRef b = f->b;
-    LLVMValueRef one = qc_cpu_i64(f, 1), all = LLVMConstAllOnes(f->i64);
-    LLVMValueRef full = LLVMBuildICmp(b, LLVMIntSGE, hi, qc_cpu_i64(f, 64), "");
-    LLVMValueRef hs = LLVMBuildSelect(b, full, qc_cpu_i64(f, 0), hi, "");
-    LLVMValueRef below_hi = LLVMBuildSelect(b, full, all, LLVMBuildSub(b, LLVMBuildShl(b, one, hs, ""), one, ""), "");
-    LLVMValueRef ls = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGE, lo, qc_cpu_i64(f, 64), ""), qc_cpu_i64(f, 0), lo, "");
-    LLVMValueRef below_lo = LLVMBuildSub(b, LLVMBuildShl(b, one, ls, ""), one, "");
-    below_lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGE, lo, qc_cpu_i64(f, 64), ""), all, below_lo, "");
-    LLVMValueRef bits = LLVMBuildAnd(b, below_hi, LLVMBuildNot(b, below_lo, ""), "");
-    LLVMTypeRef it = LLVMIntTypeInContext(f->cg->ctx, (unsigned)n);
-    return LLVMBuildBitCast(b, LLVMBuildTrunc(b, bits, it, ""), LLVMVectorType(f->i1, (unsigned)n), "");
-}
-
-static LLVMValueRef clamp64(qc_cpu_fn *f, LLVMValueRef v, int64_t lo, int64_t hi) {
-    LLVMBuilderRef b = f->b;
-    v = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, v, qc_cpu_i64(f, lo), ""), qc_cpu_i64(f, lo), v, "");
-    return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, v, qc_cpu_i64(f, hi), ""), qc_cpu_i64(f, hi), v, "");
-}
-
 static void emit_vnni(qc_cpu_fn *f, const dw *d) {
     LLVMBuilderRef b = f->b;
     LLVMContextRef cx = f->cg->ctx;
@@ -336,9 +315,7 @@ static void emit_vnni(qc_cpu_fn *f, const dw *d) {
         LLVMValueRef ow0 = qc_cpu_loop_begin(f, &bl, qc_cpu_i64(f, b0 * DW_V), qc_cpu_i64(f, b1 * DW_V), DW_V);
         /* the window's columns: start = ow0 * s - pw; byte i valid iff 0 <= start + i < W */
         LLVMValueRef start = LLVMBuildSub(b, LLVMBuildMul(b, ow0, qc_cpu_i64(f, d->sw), ""), qc_cpu_i64(f, d->pw), "");
-        LLVMValueRef lo = clamp64(f, LLVMBuildNeg(b, start, ""), 0, 64);
-        LLVMValueRef hi = clamp64(f, LLVMBuildSub(b, qc_cpu_i64(f, d->W), start, ""), 0, 64);
-        LLVMValueRef cmask = bits_mask(f, lo, hi, 64);
+        LLVMValueRef cmask = qc_cpu_range_mask(f, start, d->W, 64);
         /* rows klo..khi */
         LLVMBasicBlockRef pre_b = LLVMGetInsertBlock(b);
         LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(cx, f->fn, "dwv.k");

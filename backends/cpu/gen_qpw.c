@@ -53,7 +53,7 @@ typedef struct pw {
     bool a_signed, y_signed, direct;
     int64_t C, M, P, KG, NPB, NCB, CB;
     /* direct: geometry, taps T = KH * KW, padded scratch row of WS columns */
-    int64_t H, W, OH, OW, KH, KW, dh, dw, ph, pwl, T, WS, NOB;
+    int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pwl, T, WS, NOB;
     int32_t za1;                      /* za' as a byte (the padding value) */
     int64_t n_a, n_b;                 /* images = a + b * batch */
     int32_t zy, lo, hi, act_min, act_max;
@@ -208,9 +208,11 @@ static LLVMValueRef operand(pctx *c, LLVMValueRef kg, int64_t t, int32_t v, LLVM
         at = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, kg, qc_cpu_i64(f, PW_V * 64), ""),
                           qc_cpu_i64(f, (int64_t)v * 64), "");
     } else {
-        int64_t kh = t / d->KW, kw = t % d->KW;
-        LLVMValueRef row = LLVMBuildAdd(f->b, qc_cpu_i64(f, kh * d->KG), kg, "");
-        LLVMValueRef col = LLVMBuildAdd(f->b, ow0, qc_cpu_i64(f, (int64_t)v * PW_L + kw * d->dw), "");
+        /* column kw * dil of the padded row is phase (kw * dil) % s, column
+         * (kw * dil) / s of that phase */
+        int64_t kh = t / d->KW, kw = t % d->KW, ph = kw * d->dw % d->sw, pc = kw * d->dw / d->sw;
+        LLVMValueRef row = LLVMBuildAdd(f->b, qc_cpu_i64(f, (kh * d->sw + ph) * d->KG), kg, "");
+        LLVMValueRef col = LLVMBuildAdd(f->b, ow0, qc_cpu_i64(f, (int64_t)v * PW_L + pc), "");
         at = LLVMBuildMul(f->b, LLVMBuildAdd(f->b, LLVMBuildMul(f->b, row, qc_cpu_i64(f, d->WS), ""), col, ""),
                           qc_cpu_i64(f, 4), "");
         align = 4;
@@ -381,43 +383,31 @@ static void emit_pointwise(qc_cpu_fn *f, const pw *d) {
 
 /* ---- direct: one output row per unit --------------------------------------------- */
 
-/* The lanes of padded columns iwp .. iwp + 15 that lie inside the input
- * (pl <= iwp + l < pl + W), as a <16 x i1> mask. */
-static LLVMValueRef col_mask(pctx *c, LLVMValueRef iwp) {
-    qc_cpu_fn *f = c->f;
-    LLVMBuilderRef b = f->b;
-    const pw *d = c->d;
-    LLVMValueRef lo = LLVMBuildSub(b, qc_cpu_i64(f, d->pwl), iwp, "");
-    LLVMValueRef hi = LLVMBuildSub(b, qc_cpu_i64(f, d->pwl + d->W), iwp, "");
-    LLVMValueRef z = qc_cpu_i64(f, 0), sixteen = qc_cpu_i64(f, PW_L);
-    lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, lo, z, ""), z, lo, "");
-    lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, lo, sixteen, ""), sixteen, lo, "");
-    hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, hi, z, ""), z, hi, "");
-    hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, hi, sixteen, ""), sixteen, hi, "");
-    LLVMValueRef one = qc_cpu_i64(f, 1);
-    LLVMValueRef below_hi = LLVMBuildSub(b, LLVMBuildShl(b, one, hi, ""), one, "");
-    LLVMValueRef below_lo = LLVMBuildSub(b, LLVMBuildShl(b, one, lo, ""), one, "");
-    LLVMValueRef bits = LLVMBuildAnd(b, below_hi, LLVMBuildNot(b, below_lo, ""), "");
-    LLVMTypeRef i16 = LLVMInt16TypeInContext(f->cg->ctx);
-    return LLVMBuildBitCast(b, LLVMBuildTrunc(b, bits, i16, ""), LLVMVectorType(f->i1, PW_L), "");
-}
-
-/* scratch[kh] for output row oh: window row ih = oh - ph + kh * dh
- * interleaved and padded with za', or all za' when ih is outside. */
+/* scratch[kh] for output row oh: window row ih = oh * sh - ph + kh * dh,
+ * padded with za' (all za' when ih is outside), split into its s column
+ * phases: scratch[kh][p][kg][j] holds the 4 channel bytes of padded column
+ * s * j + p, so each tap's operand is one contiguous load (docs above). */
 static void pack_rows(pctx *c, LLVMValueRef xp, LLVMValueRef oh) {
     qc_cpu_fn *f = c->f;
     LLVMBuilderRef b = f->b;
     const pw *d = c->d;
     LLVMContextRef cx = f->cg->ctx;
-    LLVMValueRef zv[PW_L], zraw = NULL;
-    for (int i = 0; i < PW_L; i++) zv[i] = LLVMConstInt(f->i8, (unsigned)(d->za1 ^ (d->a_signed ? 0x80 : 0)), 0);
-    zraw = LLVMConstVector(zv, PW_L);   /* the raw byte that flips to za' */
+    int32_t n = (int32_t)(PW_L * d->sw);   /* input bytes under 16 phase columns */
+    LLVMTypeRef vn = LLVMVectorType(f->i8, (unsigned)n);
+    LLVMValueRef zv[64], k80[PW_L], pick[PW_L];
+    for (int i = 0; i < n; i++) zv[i] = LLVMConstInt(f->i8, (unsigned)(d->za1 ^ (d->a_signed ? 0x80 : 0)), 0);
+    LLVMValueRef zraw = LLVMConstVector(zv, (unsigned)n);   /* the raw byte that flips to za' */
+    for (int i = 0; i < PW_L; i++) {
+        k80[i] = LLVMConstInt(f->i8, 0x80, 0);
+        pick[i] = qc_cpu_i32(f, (int32_t)(i * d->sw));
+    }
     LLVMValueRef z64[64];
     for (int i = 0; i < 64; i++) z64[i] = LLVMConstInt(f->i8, (unsigned)d->za1, 0);
     LLVMValueRef zfill = LLVMConstVector(z64, 64);
-    int64_t row_bytes = d->KG * d->WS * 4;
+    int64_t row_bytes = d->sw * d->KG * d->WS * 4;
     for (int64_t kh = 0; kh < d->KH; kh++) {
-        LLVMValueRef ih = LLVMBuildAdd(b, oh, qc_cpu_i64(f, kh * d->dh - d->ph), "");
+        LLVMValueRef ih = LLVMBuildAdd(b, LLVMBuildMul(b, oh, qc_cpu_i64(f, d->sh), ""),
+                                       qc_cpu_i64(f, kh * d->dh - d->ph), "");
         LLVMValueRef in = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, ih, qc_cpu_i64(f, 0), ""),
                                        LLVMBuildICmp(b, LLVMIntSLT, ih, qc_cpu_i64(f, d->H), ""), "");
         LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(cx, f->fn, "pw.row");
@@ -432,36 +422,39 @@ static void pack_rows(pctx *c, LLVMValueRef xp, LLVMValueRef oh) {
         LLVMSetAlignment(LLVMBuildStore(b, zfill, qc_cpu_gep(f, f->i8, c->scratch, o)), 64);
         qc_cpu_loop_end(f, &fl);
         LLVMBuildBr(b, next);
-        /* inside: per k-group and 16 padded columns, 4 channel rows */
+        /* inside: per phase, k-group and 16 phase columns, 4 channel rows */
         LLVMPositionBuilderAtEnd(b, yes);
-        LLVMValueRef xrow = qc_cpu_gep(f, f->i8, xp,
-            LLVMBuildSub(b, LLVMBuildMul(b, ih, qc_cpu_i64(f, d->W), ""), qc_cpu_i64(f, d->pwl), ""));
-        qc_cpu_loop kl;
-        LLVMValueRef kg = qc_cpu_loop_begin(f, &kl, qc_cpu_i64(f, 0), qc_cpu_i64(f, d->KG), 1);
-        qc_cpu_loop cl;
-        LLVMValueRef iwp = qc_cpu_loop_begin(f, &cl, qc_cpu_i64(f, 0), qc_cpu_i64(f, d->WS), PW_L);
-        LLVMValueRef mask = col_mask(c, iwp);
-        LLVMValueRef r[4];
-        for (int64_t j = 0; j < 4; j++) {
-            LLVMValueRef ch = LLVMBuildAdd(b, LLVMBuildMul(b, kg, qc_cpu_i64(f, 4), ""), qc_cpu_i64(f, j), "");
-            /* a channel past C (the last k-group) loads nothing: its filter bytes are 0 */
-            LLVMValueRef real = LLVMBuildICmp(b, LLVMIntSLT, ch, qc_cpu_i64(f, d->C), "");
-            LLVMValueRef m = LLVMBuildSelect(b, real, mask, LLVMConstNull(LLVMTypeOf(mask)), "");
-            LLVMValueRef off = LLVMBuildAdd(b, LLVMBuildMul(b, ch, qc_cpu_i64(f, d->H * d->W), ""), iwp, "");
-            LLVMValueRef args[4] = {qc_cpu_gep(f, f->i8, xrow, off), qc_cpu_i32(f, 1), m, zraw};
-            r[j] = qc_cpu_intrin2(f, "llvm.masked.load", c->v16i8, f->ptr, args, 4);
-            if (d->a_signed) {
-                LLVMValueRef k80[PW_L];
-                for (int i = 0; i < PW_L; i++) k80[i] = LLVMConstInt(f->i8, 0x80, 0);
-                r[j] = LLVMBuildXor(b, r[j], LLVMConstVector(k80, PW_L), "");
+        LLVMValueRef xrow = qc_cpu_gep(f, f->i8, xp, LLVMBuildMul(b, ih, qc_cpu_i64(f, d->W), ""));
+        for (int64_t p = 0; p < d->sw; p++) {
+            qc_cpu_loop kl;
+            LLVMValueRef kg = qc_cpu_loop_begin(f, &kl, qc_cpu_i64(f, 0), qc_cpu_i64(f, d->KG), 1);
+            qc_cpu_loop cl;
+            LLVMValueRef jb = qc_cpu_loop_begin(f, &cl, qc_cpu_i64(f, 0), qc_cpu_i64(f, d->WS), PW_L);
+            /* input column of lane 0: padded column s * jb + p, minus the left pad */
+            LLVMValueRef start = LLVMBuildAdd(b, LLVMBuildMul(b, jb, qc_cpu_i64(f, d->sw), ""),
+                                              qc_cpu_i64(f, p - d->pwl), "");
+            LLVMValueRef mask = qc_cpu_range_mask(f, start, d->W, n);
+            LLVMValueRef r[4];
+            for (int64_t j = 0; j < 4; j++) {
+                LLVMValueRef ch = LLVMBuildAdd(b, LLVMBuildMul(b, kg, qc_cpu_i64(f, 4), ""), qc_cpu_i64(f, j), "");
+                /* a channel past C (the last k-group) loads nothing: its filter bytes are 0 */
+                LLVMValueRef real = LLVMBuildICmp(b, LLVMIntSLT, ch, qc_cpu_i64(f, d->C), "");
+                LLVMValueRef m = LLVMBuildSelect(b, real, mask, LLVMConstNull(LLVMTypeOf(mask)), "");
+                LLVMValueRef off = LLVMBuildAdd(b, LLVMBuildMul(b, ch, qc_cpu_i64(f, d->H * d->W), ""), start, "");
+                LLVMValueRef args[4] = {qc_cpu_gep(f, f->i8, xrow, off), qc_cpu_i32(f, 1), m, zraw};
+                LLVMValueRef v = qc_cpu_intrin2(f, "llvm.masked.load", vn, f->ptr, args, 4);
+                if (d->sw > 1)   /* every s-th byte: this phase's 16 columns */
+                    v = LLVMBuildShuffleVector(b, v, LLVMGetUndef(vn), LLVMConstVector(pick, PW_L), "");
+                if (d->a_signed) v = LLVMBuildXor(b, v, LLVMConstVector(k80, PW_L), "");
+                r[j] = v;
             }
+            LLVMValueRef plane = LLVMBuildAdd(b, qc_cpu_i64(f, (kh * d->sw + p) * d->KG), kg, "");
+            LLVMValueRef at = LLVMBuildMul(b, LLVMBuildAdd(b, LLVMBuildMul(b, plane, qc_cpu_i64(f, d->WS), ""), jb, ""),
+                                           qc_cpu_i64(f, 4), "");
+            LLVMSetAlignment(LLVMBuildStore(b, interleave4(c, r), qc_cpu_gep(f, f->i8, c->scratch, at)), 64);
+            qc_cpu_loop_end(f, &cl);
+            qc_cpu_loop_end(f, &kl);
         }
-        LLVMValueRef at = LLVMBuildMul(b, LLVMBuildAdd(b, LLVMBuildMul(b,
-                              LLVMBuildAdd(b, qc_cpu_i64(f, kh * d->KG), kg, ""), qc_cpu_i64(f, d->WS), ""), iwp, ""),
-                          qc_cpu_i64(f, 4), "");
-        LLVMSetAlignment(LLVMBuildStore(b, interleave4(c, r), qc_cpu_gep(f, f->i8, c->scratch, at)), 64);
-        qc_cpu_loop_end(f, &cl);
-        qc_cpu_loop_end(f, &kl);
         LLVMBuildBr(b, next);
         LLVMPositionBuilderAtEnd(b, next);
     }
@@ -469,7 +462,7 @@ static void pack_rows(pctx *c, LLVMValueRef xp, LLVMValueRef oh) {
 
 static void emit_direct(qc_cpu_fn *f, const pw *d) {
     pctx c;
-    ctx_init(&c, f, d, d->KH * d->KG * d->WS * 4);
+    ctx_init(&c, f, d, d->KH * d->sw * d->KG * d->WS * 4);
     LLVMContextRef cx = f->cg->ctx;
     LLVMBuilderRef b = f->b;
     LLVMValueRef x = qc_cpu_fn_in(f, 0), y = qc_cpu_fn_out(f, 0);
@@ -530,13 +523,15 @@ static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, pw 
     d->H = win.in[0], d->W = win.in[1], d->OH = win.out[0], d->OW = win.out[1];
     d->KH = win.kernel[0], d->KW = win.kernel[1], d->dh = win.dilation[0], d->dw = win.dilation[1];
     d->ph = win.pad_begin[0], d->pwl = win.pad_begin[1];
-    if (win.stride[0] != 1 || win.stride[1] != 1) return qc_error(QC_ERR_UNSUPPORTED, "strided");
+    d->sh = win.stride[0], d->sw = win.stride[1];
+    if (d->sh < 1 || d->sw < 1 || d->sw > 4) return qc_error(QC_ERR_UNSUPPORTED, "column stride > 4");
     if (wv->type.dims[1] != d->C || yt->dims[1] != d->M || yt->dims[2] != d->OH ||
         yt->dims[3] != d->OW)
         return qc_error(QC_ERR_UNSUPPORTED, "shapes");
     d->P = d->OH * d->OW;
     d->T = d->KH * d->KW;
-    d->direct = !(d->T == 1 && d->ph == 0 && d->pwl == 0 && d->OH == d->H && d->OW == d->W);
+    d->direct = !(d->T == 1 && d->sh == 1 && d->sw == 1 && d->ph == 0 && d->pwl == 0 &&
+                  d->OH == d->H && d->OW == d->W);
     if (d->C < 1 || d->C > PW_KMAX || d->M < 1 || d->P < 1 || d->T > 49)
         return qc_error(QC_ERR_UNSUPPORTED, "sizes");
     d->KG = (d->C + 3) / 4;
@@ -548,8 +543,8 @@ static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, pw 
         /* padded row: every column a block of 32 positions' taps read, in
          * whole 16-column pack blocks */
         d->NOB = (d->OW + PW_V * PW_L - 1) / (PW_V * PW_L);
-        d->WS = (d->NOB * PW_V * PW_L + (d->KW - 1) * d->dw + PW_L - 1) / PW_L * PW_L;
-        if (d->KH * d->KG * d->WS * 4 > PW_SCRATCH_MAX)
+        d->WS = (d->NOB * PW_V * PW_L + (d->KW - 1) * d->dw / d->sw + PW_L - 1) / PW_L * PW_L;
+        if (d->KH * d->sw * d->KG * d->WS * 4 > PW_SCRATCH_MAX)
             return qc_error(QC_ERR_UNSUPPORTED, "rows too wide for the stack scratch");
     }
     bool sym = xt->dims[0] == QC_DIM_SYM;
@@ -647,14 +642,14 @@ qc_status qc_cpu_gen_qpw(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_
      * about one vpdpbusd per cycle), ~4 ns per 64 bytes packed and ~3 ns per
      * output vector of epilogue (a model, not a measurement) */
     int64_t cols = d.direct ? d.NOB * PW_V * PW_L : PW_V * PW_L;
-    int64_t packs = d.direct ? d.KH * d.KG * d.WS / PW_L : d.KG * PW_V;
+    int64_t packs = d.direct ? d.KH * d.sw * d.KG * d.WS / PW_L : d.KG * PW_V;
     double macs = (double)d.CB * (double)cols * 4.0 * (double)d.KG * (double)d.T;
     double ps = macs / 60.0 * 1000.0 + (double)packs * 4000.0 + (double)d.CB * (double)cols / PW_L * 3000.0;
     k->cost_ps = qc_cpu_cost_ps(ps);
     k->grain = ps >= 200000.0 ? 1 : (int64_t)(200000.0 / ps) + 1;
     if (d.direct)
-        snprintf(k->variant, sizeof k->variant, "qdirect %lldx%lld s1 avx512vnni %dx%d",
-                 (long long)d.KH, (long long)d.KW, PW_R, PW_V * PW_L);
+        snprintf(k->variant, sizeof k->variant, "qdirect %lldx%lld s%lldx%lld avx512vnni %dx%d",
+                 (long long)d.KH, (long long)d.KW, (long long)d.sh, (long long)d.sw, PW_R, PW_V * PW_L);
     else
         snprintf(k->variant, sizeof k->variant, "qpointwise avx512vnni %dx%d", PW_R, PW_V * PW_L);
     return NULL;

@@ -160,6 +160,32 @@ LLVMValueRef qc_cpu_mask(qc_cpu_fn *f, int32_t w, int32_t lanes) {
     return LLVMConstVector(m, (unsigned)w);
 }
 
+static LLVMValueRef clamp_i64(qc_cpu_fn *f, LLVMValueRef v, int64_t lo, int64_t hi) {
+    LLVMBuilderRef b = f->b;
+    v = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, v, qc_cpu_i64(f, lo), ""), qc_cpu_i64(f, lo), v, "");
+    return LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, v, qc_cpu_i64(f, hi), ""), qc_cpu_i64(f, hi), v, "");
+}
+
+/* bits [lo, hi) of an i64 with lo, hi in [0, 64]: (2^hi - 1) & ~(2^lo - 1),
+ * where a shift by 64 (undefined) is taken care of by a select */
+static LLVMValueRef low_bits(qc_cpu_fn *f, LLVMValueRef k) {
+    LLVMBuilderRef b = f->b;
+    LLVMValueRef one = qc_cpu_i64(f, 1);
+    LLVMValueRef full = LLVMBuildICmp(b, LLVMIntSGE, k, qc_cpu_i64(f, 64), "");
+    LLVMValueRef sh = LLVMBuildSelect(b, full, qc_cpu_i64(f, 0), k, "");
+    return LLVMBuildSelect(b, full, LLVMConstAllOnes(f->i64),
+                           LLVMBuildSub(b, LLVMBuildShl(b, one, sh, ""), one, ""), "");
+}
+
+LLVMValueRef qc_cpu_range_mask(qc_cpu_fn *f, LLVMValueRef start, int64_t limit, int32_t n) {
+    LLVMBuilderRef b = f->b;
+    LLVMValueRef lo = clamp_i64(f, LLVMBuildNeg(b, start, ""), 0, n);
+    LLVMValueRef hi = clamp_i64(f, LLVMBuildSub(b, qc_cpu_i64(f, limit), start, ""), 0, n);
+    LLVMValueRef bits = LLVMBuildAnd(b, low_bits(f, hi), LLVMBuildNot(b, low_bits(f, lo), ""), "");
+    LLVMTypeRef it = LLVMIntTypeInContext(f->cg->ctx, (unsigned)n);
+    return LLVMBuildBitCast(b, LLVMBuildTrunc(b, bits, it, ""), LLVMVectorType(f->i1, (unsigned)n), "");
+}
+
 LLVMValueRef qc_cpu_loadf_masked(qc_cpu_fn *f, int32_t w, LLVMValueRef base, LLVMValueRef idx,
                                  LLVMValueRef mask) {
     LLVMValueRef p = qc_cpu_gep(f, f->f32, base, idx);

@@ -60,6 +60,9 @@ LLVMValueRef qc_cpu_intrin2(qc_cpu_fn *f, const char *name, LLVMTypeRef t0, LLVM
                             LLVMValueRef *args, unsigned n);
 /* The first `lanes` of w lanes set: a <w x i1> constant. */
 LLVMValueRef qc_cpu_mask(qc_cpu_fn *f, int32_t w, int32_t lanes);
+/* Lanes i of n (<= 64) with 0 <= start + i < limit, as a <n x i1> built at
+ * run time from an i64 start (the masked loads of padded rows). */
+LLVMValueRef qc_cpu_range_mask(qc_cpu_fn *f, LLVMValueRef start, int64_t limit, int32_t n);
 /* Masked load (passthru 0) / store of w floats at base + idx. */
 LLVMValueRef qc_cpu_loadf_masked(qc_cpu_fn *f, int32_t w, LLVMValueRef base, LLVMValueRef idx,
                                  LLVMValueRef mask);
