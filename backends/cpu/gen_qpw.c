@@ -55,6 +55,10 @@ typedef struct pw {
     /* direct: geometry, taps T = KH * KW, padded scratch row of WS columns */
     int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pwl, T, WS, NOB;
     int32_t za1;                      /* za' as a byte (the padding value) */
+    /* grid (direct, stride 1, short rows): the padded image as one flat row
+     * of RG rows x WG columns, positions q = oh * WG + ow computed on it */
+    bool grid;
+    int64_t WG, RG, Q, NQB, SG;
     int64_t n_a, n_b;                 /* images = a + b * batch */
     int32_t zy, lo, hi, act_min, act_max;
     int64_t off_comp, off_mult;       /* in the packed blob */
@@ -67,6 +71,7 @@ typedef struct pctx {
     LLVMValueRef dot;                 /* llvm.x86.avx512.vpdpbusd.512 */
     LLVMTypeRef dot_ty;
     LLVMValueRef scratch;             /* [KG][V] x 64 bytes */
+    int64_t ystride;                  /* bytes between filters' outputs at yp */
 } pctx;
 
 static LLVMValueRef splat32(pctx *c, LLVMValueRef s) {
@@ -207,6 +212,13 @@ static LLVMValueRef operand(pctx *c, LLVMValueRef kg, int64_t t, int32_t v, LLVM
     if (!d->direct) {
         at = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, kg, qc_cpu_i64(f, PW_V * 64), ""),
                           qc_cpu_i64(f, (int64_t)v * 64), "");
+    } else if (d->grid) {
+        /* position q0 + 16 v + the tap's flat shift on the padded grid */
+        int64_t kh = t / d->KW, kw = t % d->KW;
+        LLVMValueRef col = LLVMBuildAdd(f->b, ow0, qc_cpu_i64(f, (int64_t)v * PW_L + kh * d->dh * d->WG + kw * d->dw), "");
+        at = LLVMBuildMul(f->b, LLVMBuildAdd(f->b, LLVMBuildMul(f->b, kg, qc_cpu_i64(f, d->SG), ""), col, ""),
+                          qc_cpu_i64(f, 4), "");
+        align = 4;
     } else {
         /* column kw * dil of the padded row is phase (kw * dil) % s, column
          * (kw * dil) / s of that phase */
@@ -285,7 +297,7 @@ static void tile(pctx *c, LLVMValueRef m0, int32_t rows, LLVMValueRef yp, LLVMVa
             qc_cpu_gep(f, f->i32, f->packed, LLVMBuildAdd(f->b, m, qc_cpu_i64(f, d->off_comp / 4), "")), "");
         LLVMValueRef mult = LLVMBuildLoad2(f->b, f->f32,
             qc_cpu_gep(f, f->f32, f->packed, LLVMBuildAdd(f->b, m, qc_cpu_i64(f, d->off_mult / 4), "")), "");
-        LLVMValueRef row = LLVMBuildMul(f->b, m, qc_cpu_i64(f, d->P), "");
+        LLVMValueRef row = LLVMBuildMul(f->b, m, qc_cpu_i64(f, c->ystride), "");
         for (int32_t v = 0; v < nv; v++) {
             int64_t lanes = valid - (int64_t)v * PW_L;
             if (lanes > PW_L) lanes = PW_L;
@@ -341,6 +353,7 @@ static void ctx_init(pctx *c, qc_cpu_fn *f, const pw *d, int64_t bytes) {
     c->dot_ty = LLVMIntrinsicGetType(f->cg->ctx, id, NULL, 0);
     c->scratch = LLVMBuildAlloca(f->b, LLVMArrayType2(f->i8, (uint64_t)bytes), "pw.scratch");
     LLVMSetAlignment(c->scratch, 64);
+    c->ystride = d->P;
 }
 
 static void emit_pointwise(qc_cpu_fn *f, const pw *d) {
@@ -491,6 +504,115 @@ static void emit_direct(qc_cpu_fn *f, const pw *d) {
     qc_cpu_loop_end(f, &ul);
 }
 
+/* ---- grid: the direct kernel for short rows ---------------------------------------
+ *
+ * A 7-wide map fills 7 of a vector's 16 lanes row by row. On the padded
+ * grid (rows -ph .. OH - 1 - ph + (KH - 1) dh of the input, WG = OW +
+ * (KW - 1) dil columns each, as one flat row per k-group) output (oh, ow) is
+ * flat position q = oh * WG + ow and its tap (kh, kw) reads q + kh dh WG +
+ * kw dil, so vectors run over q across rows; the WG - OW columns per row
+ * that are not outputs are computed and dropped. A unit is (image, filter
+ * block): it packs the whole padded image, computes its filters into a
+ * stack staging area, then copies each output row out. */
+
+static void pack_grid(pctx *c, LLVMValueRef xp) {
+    qc_cpu_fn *f = c->f;
+    LLVMBuilderRef b = f->b;
+    const pw *d = c->d;
+    LLVMValueRef zv[PW_L], k80[PW_L];
+    for (int i = 0; i < PW_L; i++) {
+        zv[i] = LLVMConstInt(f->i8, (unsigned)(d->za1 ^ (d->a_signed ? 0x80 : 0)), 0);
+        k80[i] = LLVMConstInt(f->i8, 0x80, 0);
+    }
+    LLVMValueRef zraw = LLVMConstVector(zv, PW_L);
+    qc_cpu_loop kl;
+    LLVMValueRef kg = qc_cpu_loop_begin(f, &kl, qc_cpu_i64(f, 0), qc_cpu_i64(f, d->KG), 1);
+    /* rows in order: a block's columns past WG spill into the next row's
+     * start, which that row then writes over (and the last into the slack) */
+    qc_cpu_loop rl;
+    LLVMValueRef r = qc_cpu_loop_begin(f, &rl, qc_cpu_i64(f, 0), qc_cpu_i64(f, d->RG), 1);
+    LLVMValueRef ih = LLVMBuildSub(b, r, qc_cpu_i64(f, d->ph), "");
+    LLVMValueRef in = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, ih, qc_cpu_i64(f, 0), ""),
+                                   LLVMBuildICmp(b, LLVMIntSLT, ih, qc_cpu_i64(f, d->H), ""), "");
+    LLVMValueRef ihc = LLVMBuildSelect(b, in, ih, qc_cpu_i64(f, 0), "");
+    LLVMValueRef xrow = qc_cpu_gep(f, f->i8, xp, LLVMBuildMul(b, ihc, qc_cpu_i64(f, d->W), ""));
+    qc_cpu_loop cl;
+    LLVMValueRef jb = qc_cpu_loop_begin(f, &cl, qc_cpu_i64(f, 0), qc_cpu_i64(f, (d->WG + PW_L - 1) / PW_L * PW_L), PW_L);
+    LLVMValueRef start = LLVMBuildSub(b, jb, qc_cpu_i64(f, d->pwl), "");
+    LLVMValueRef mask = qc_cpu_range_mask(f, start, d->W, PW_L);
+    mask = LLVMBuildSelect(b, in, mask, LLVMConstNull(LLVMTypeOf(mask)), "");   /* a padding row: all za' */
+    LLVMValueRef rr[4];
+    for (int64_t j = 0; j < 4; j++) {
+        LLVMValueRef ch = LLVMBuildAdd(b, LLVMBuildMul(b, kg, qc_cpu_i64(f, 4), ""), qc_cpu_i64(f, j), "");
+        LLVMValueRef real = LLVMBuildICmp(b, LLVMIntSLT, ch, qc_cpu_i64(f, d->C), "");
+        LLVMValueRef m = LLVMBuildSelect(b, real, mask, LLVMConstNull(LLVMTypeOf(mask)), "");
+        LLVMValueRef off = LLVMBuildAdd(b, LLVMBuildMul(b, ch, qc_cpu_i64(f, d->H * d->W), ""), start, "");
+        LLVMValueRef args[4] = {qc_cpu_gep(f, f->i8, xrow, off), qc_cpu_i32(f, 1), m, zraw};
+        LLVMValueRef v = qc_cpu_intrin2(f, "llvm.masked.load", c->v16i8, f->ptr, args, 4);
+        if (d->a_signed) v = LLVMBuildXor(b, v, LLVMConstVector(k80, PW_L), "");
+        rr[j] = v;
+    }
+    LLVMValueRef flat = LLVMBuildAdd(b, LLVMBuildMul(b, r, qc_cpu_i64(f, d->WG), ""), jb, "");
+    LLVMValueRef at = LLVMBuildMul(b, LLVMBuildAdd(b, LLVMBuildMul(b, kg, qc_cpu_i64(f, d->SG), ""), flat, ""),
+                                   qc_cpu_i64(f, 4), "");
+    LLVMSetAlignment(LLVMBuildStore(b, interleave4(c, rr), qc_cpu_gep(f, f->i8, c->scratch, at)), 4);
+    qc_cpu_loop_end(f, &cl);
+    qc_cpu_loop_end(f, &rl);
+    qc_cpu_loop_end(f, &kl);
+}
+
+static void emit_grid(qc_cpu_fn *f, const pw *d) {
+    pctx c;
+    ctx_init(&c, f, d, d->KG * d->SG * 4);
+    LLVMBuilderRef b = f->b;
+    int64_t qs = d->NQB * PW_V * PW_L;   /* staging bytes per filter */
+    LLVMValueRef stage = LLVMBuildAlloca(b, LLVMArrayType2(f->i8, (uint64_t)(d->CB * qs)), "pw.stage");
+    LLVMSetAlignment(stage, 64);
+    LLVMValueRef x = qc_cpu_fn_in(f, 0), y = qc_cpu_fn_out(f, 0);
+    qc_cpu_loop ul;
+    LLVMValueRef u = qc_cpu_loop_begin(f, &ul, f->begin, f->end, 1);
+    LLVMValueRef img = LLVMBuildSDiv(b, u, qc_cpu_i64(f, d->NCB), "");
+    LLVMValueRef cb = LLVMBuildSRem(b, u, qc_cpu_i64(f, d->NCB), "");
+    LLVMValueRef xp = qc_cpu_gep(f, f->i8, x, LLVMBuildMul(b, img, qc_cpu_i64(f, d->C * d->H * d->W), ""));
+    LLVMValueRef yp = qc_cpu_gep(f, f->i8, y, LLVMBuildMul(b, img, qc_cpu_i64(f, d->M * d->P), ""));
+    pack_grid(&c, xp);
+    /* filter m's staged outputs at stage + (m - m_lo) * qs */
+    LLVMValueRef m_lo = LLVMBuildMul(b, cb, qc_cpu_i64(f, d->CB), "");
+    c.ystride = qs;
+    LLVMValueRef sp = qc_cpu_gep(f, f->i8, stage, LLVMBuildNeg(b, LLVMBuildMul(b, m_lo, qc_cpu_i64(f, qs), ""), ""));
+    int64_t last_valid = d->Q - (d->NQB - 1) * PW_V * PW_L;
+    if (d->NQB > 1) {
+        qc_cpu_loop ql;
+        LLVMValueRef q0 = qc_cpu_loop_begin(f, &ql, qc_cpu_i64(f, 0), qc_cpu_i64(f, (d->NQB - 1) * PW_V * PW_L), PW_V * PW_L);
+        filters(&c, sp, q0, cb, PW_V * PW_L, q0);
+        qc_cpu_loop_end(f, &ql);
+    }
+    LLVMValueRef ql0 = qc_cpu_i64(f, (d->NQB - 1) * PW_V * PW_L);
+    filters(&c, sp, ql0, cb, last_valid, ql0);
+    /* copy out: row oh of filter m is stage[m - m_lo][oh * WG ..] -> y[m][oh * OW ..] */
+    LLVMValueRef m_end = LLVMBuildAdd(b, m_lo, qc_cpu_i64(f, d->CB), "");
+    m_end = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, m_end, qc_cpu_i64(f, d->M), ""), qc_cpu_i64(f, d->M), m_end, "");
+    qc_cpu_loop ml;
+    LLVMValueRef m = qc_cpu_loop_begin(f, &ml, m_lo, m_end, 1);
+    qc_cpu_loop hl;
+    LLVMValueRef oh = qc_cpu_loop_begin(f, &hl, qc_cpu_i64(f, 0), qc_cpu_i64(f, d->OH), 1);
+    LLVMValueRef src = qc_cpu_gep(f, f->i8, sp, LLVMBuildAdd(b, LLVMBuildMul(b, m, qc_cpu_i64(f, qs), ""),
+                                                              LLVMBuildMul(b, oh, qc_cpu_i64(f, d->WG), ""), ""));
+    LLVMValueRef dst = qc_cpu_gep(f, f->i8, yp, LLVMBuildAdd(b, LLVMBuildMul(b, m, qc_cpu_i64(f, d->P), ""),
+                                                              LLVMBuildMul(b, oh, qc_cpu_i64(f, d->OW), ""), ""));
+    for (int64_t o = 0; o < d->OW; o += PW_L) {
+        int64_t n = d->OW - o < PW_L ? d->OW - o : PW_L;
+        LLVMValueRef mk = qc_cpu_mask(f, PW_L, (int32_t)n);
+        LLVMValueRef la[4] = {qc_cpu_gep(f, f->i8, src, qc_cpu_i64(f, o)), qc_cpu_i32(f, 1), mk, LLVMConstNull(c.v16i8)};
+        LLVMValueRef v = qc_cpu_intrin2(f, "llvm.masked.load", c.v16i8, f->ptr, la, 4);
+        LLVMValueRef sa[4] = {v, qc_cpu_gep(f, f->i8, dst, qc_cpu_i64(f, o)), qc_cpu_i32(f, 1), mk};
+        qc_cpu_intrin2(f, "llvm.masked.store", c.v16i8, f->ptr, sa, 4);
+    }
+    qc_cpu_loop_end(f, &hl);
+    qc_cpu_loop_end(f, &ml);
+    qc_cpu_loop_end(f, &ul);
+}
+
 /* Whether node n is a conv this kernel takes; fills *d and the packed blob.
  * QC_ERR_UNSUPPORTED (with a reason) otherwise. */
 static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, pw *d, uint8_t **blob,
@@ -535,11 +657,24 @@ static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, pw 
     if (d->C < 1 || d->C > PW_KMAX || d->M < 1 || d->P < 1 || d->T > 49)
         return qc_error(QC_ERR_UNSUPPORTED, "sizes");
     d->KG = (d->C + 3) / 4;
-    if (d->direct && d->OW * 4 < ((d->OW + PW_L - 1) / PW_L) * PW_L * 3)
-        /* under 3/4 of the lanes busy (a 7-wide map fills 7 of 16): the
-         * im2col GEMM was faster there (docs/backend-cpu.md) */
-        return qc_error(QC_ERR_UNSUPPORTED, "output rows too short for 16-lane vectors");
-    if (d->direct) {
+    if (d->direct && d->OW * 4 < ((d->OW + PW_L - 1) / PW_L) * PW_L * 3) {
+        /* under 3/4 of a row's lanes busy (a 7-wide map fills 7 of 16): the
+         * grid variant for stride 1, im2col otherwise */
+        if (d->sh != 1 || d->sw != 1)
+            return qc_error(QC_ERR_UNSUPPORTED, "strided, with rows too short for 16-lane vectors");
+        d->grid = true;
+        d->WG = d->OW + (d->KW - 1) * d->dw;
+        d->RG = d->OH + (d->KH - 1) * d->dh;
+        d->Q = d->OH * d->WG;
+        d->NQB = (d->Q + PW_V * PW_L - 1) / (PW_V * PW_L);
+        /* every vector's reach, and the last row's spill, inside the k-group */
+        int64_t reach = d->NQB * PW_V * PW_L + (d->KH - 1) * d->dh * d->WG + (d->KW - 1) * d->dw;
+        int64_t spill = d->RG * d->WG + PW_L;
+        d->SG = ((reach > spill ? reach : spill) + PW_L - 1) / PW_L * PW_L;
+        if (d->KG * d->SG * 4 > PW_SCRATCH_MAX)
+            return qc_error(QC_ERR_UNSUPPORTED, "image too large for the grid scratch");
+    }
+    if (d->direct && !d->grid) {
         /* padded row: every column a block of 32 positions' taps read, in
          * whole 16-column pack blocks */
         d->NOB = (d->OW + PW_V * PW_L - 1) / (PW_V * PW_L);
@@ -556,12 +691,16 @@ static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, pw 
      * block, so as few as keep >= 16 units per image (OH rows x blocks);
      * the pointwise one has enough position blocks, so blocks of PW_RB tiles. */
     int64_t tiles = (d->M + PW_R - 1) / PW_R, nblk = (tiles + PW_RB - 1) / PW_RB;
-    if (d->direct) {
+    if (d->grid) {
+        nblk = tiles < 16 ? tiles : 16;   /* one unit per block: 16 per image */
+    } else if (d->direct) {
         nblk = (16 + d->OH - 1) / d->OH;
         if (nblk > tiles) nblk = tiles;
     }
     d->CB = (tiles + nblk - 1) / nblk * PW_R;
     d->NCB = (d->M + d->CB - 1) / d->CB;
+    if (d->grid && d->CB * d->NQB * PW_V * PW_L > PW_SCRATCH_MAX)
+        return qc_error(QC_ERR_UNSUPPORTED, "grid staging too large for the stack");
     d->a_signed = xt->dtype == QC_I8;
     d->y_signed = yt->dtype == QC_I8;
     const float *sa, *sw, *sy;
@@ -630,24 +769,30 @@ qc_status qc_cpu_gen_qpw(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_
     if (st) return st;
     qc_cpu_fn f;
     qc_cpu_fn_begin(cg, k->symbol, &f);
-    if (d.direct) emit_direct(&f, &d);
+    if (d.grid) emit_grid(&f, &d);
+    else if (d.direct) emit_direct(&f, &d);
     else emit_pointwise(&f, &d);
     qc_cpu_fn_end(&f);
     k->packed = blob;
     k->packed_len = len;
-    int64_t per_img = d.direct ? d.OH * d.NCB : d.NCB * d.NPB;
+    int64_t per_img = d.grid ? d.NCB : d.direct ? d.OH * d.NCB : d.NCB * d.NPB;
     k->units_a = d.n_a * per_img;
     k->units_b = d.n_b * per_img;
     /* ps per unit: its multiply-adds at ~60 per ns (16 lanes x 4 bytes,
      * about one vpdpbusd per cycle), ~4 ns per 64 bytes packed and ~3 ns per
      * output vector of epilogue (a model, not a measurement) */
-    int64_t cols = d.direct ? d.NOB * PW_V * PW_L : PW_V * PW_L;
-    int64_t packs = d.direct ? d.KH * d.sw * d.KG * d.WS / PW_L : d.KG * PW_V;
+    int64_t cols = d.grid ? d.NQB * PW_V * PW_L : d.direct ? d.NOB * PW_V * PW_L : PW_V * PW_L;
+    int64_t packs = d.grid     ? d.KG * d.RG * ((d.WG + PW_L - 1) / PW_L)
+                    : d.direct ? d.KH * d.sw * d.KG * d.WS / PW_L
+                               : d.KG * PW_V;
     double macs = (double)d.CB * (double)cols * 4.0 * (double)d.KG * (double)d.T;
     double ps = macs / 60.0 * 1000.0 + (double)packs * 4000.0 + (double)d.CB * (double)cols / PW_L * 3000.0;
     k->cost_ps = qc_cpu_cost_ps(ps);
     k->grain = ps >= 200000.0 ? 1 : (int64_t)(200000.0 / ps) + 1;
-    if (d.direct)
+    if (d.grid)
+        snprintf(k->variant, sizeof k->variant, "qdirect %lldx%lld s1 grid avx512vnni %dx%d",
+                 (long long)d.KH, (long long)d.KW, PW_R, PW_V * PW_L);
+    else if (d.direct)
         snprintf(k->variant, sizeof k->variant, "qdirect %lldx%lld s%lldx%lld avx512vnni %dx%d",
                  (long long)d.KH, (long long)d.KW, (long long)d.sh, (long long)d.sw, PW_R, PW_V * PW_L);
     else

@@ -11,8 +11,9 @@
  * per-channel scales, u8/i8 outputs, optional bias and act clamp, a fixed or
  * symbolic batch; output scales from in range to mostly saturating. On a
  * host with avx512vnni each case checks from the kernel table that the node
- * ran the kernel it should; a case with a nonzero weight zero point or
- * output rows too short for the direct kernel checks that neither did (and still matches the ref on the im2col
+ * ran the kernel it should (short rows at stride 1: the direct kernel's
+ * padded-grid variant); a case with a nonzero weight zero point, or short
+ * rows with a stride, checks that none did (and still matches the ref on the im2col
  * path). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,9 +138,11 @@ static qc_graph *make_pw(char *desc, size_t dlen, const char **want) {
     if (zw_nonzero) *want = NULL;
     else if (k[0] == 1 && k[1] == 1 && unpadded && st[0] == 1 && st[1] == 1) *want = "qpointwise";
     else {
-        /* the direct kernel wants >= 3/4 of each row's 16-lane vectors busy */
+        /* the direct kernel runs rows that keep >= 3/4 of their 16-lane
+         * vectors busy; shorter ones on the padded grid at stride 1 */
         int64_t ow = g->values[y].type.dims[3];
-        *want = ow * 4 >= (ow + 15) / 16 * 16 * 3 ? "qdirect" : NULL;
+        bool s1 = st[0] == 1 && st[1] == 1;
+        *want = ow * 4 >= (ow + 15) / 16 * 16 * 3 ? "qdirect" : s1 ? "grid" : NULL;
     }
     return g;
 }
