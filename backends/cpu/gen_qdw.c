@@ -263,14 +263,16 @@ static void emit_vnni(qc_cpu_fn *f, const dw *d) {
     LLVMValueRef dot = LLVMGetIntrinsicDeclaration(f->cg->mod, id, NULL, 0);
     LLVMTypeRef dot_ty = LLVMIntrinsicGetType(cx, id, NULL, 0);
     int32_t za1 = d->za + (d->a_signed ? 128 : 0);
-    LLVMValueRef fill[64], flip[64], perm[DW_V * 4 * 4];
+    LLVMValueRef fill[64], flip[64], perm[64];
     for (int i = 0; i < 64; i++) {
         /* the raw byte that reads as za' after the flip */
         fill[i] = LLVMConstInt(f->i8, (unsigned)((za1 ^ (d->a_signed ? 0x80 : 0)) & 0xff), 0);
         flip[i] = LLVMConstInt(f->i8, 0x80, 0);
     }
     LLVMValueRef fillv = LLVMConstVector(fill, 64), flipv = LLVMConstVector(flip, 64);
-    LLVMValueRef pv[4];
+    /* one permute per group of 4 taps: G = ceil(kw / 4) <= 13, since the
+     * window bound 15 s + (kw - 1) dil < 64 keeps kw <= 49 */
+    LLVMValueRef pv[16];
     for (int64_t g = 0; g < d->G; g++) {
         for (int32_t l = 0; l < DW_V; l++)
             for (int32_t j = 0; j < 4; j++) {

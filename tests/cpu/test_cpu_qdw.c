@@ -4,7 +4,7 @@
  * Random qc.QConv nodes with group == C == M: u8/i8 activations, i8/u8
  * weights, per-tensor or per-channel weight scales and zero points, random
  * activation / output zero points, optional bias, an optional act clamp,
- * kernels 1..5 x 1..5, strides 1..5 (the vector path takes <= 4), dilations,
+ * kernels 1..5 x 1..5 (now and then 6..17 wide), strides 1..5 (the vector path takes <= 4), dilations,
  * explicit pads or auto_pad, sizes 1..60 x 1..90, a symbolic batch; output
  * scales from in-range to mostly saturating. Each case checks from the
  * kernel table that the node ran the depthwise kernel; on an avx512vnni host
@@ -56,6 +56,7 @@ static qc_graph *make_dw(char *desc, size_t dlen, const char **variant_want) {
         int64_t in = i ? W : H;
         d[i] = irand(0, 4) == 0 ? irand(2, 3) : 1;
         k[i] = irand(1, 5);
+        if (i == 1 && irand(0, 9) == 0) k[i] = irand(6, 17);   /* several groups of 4 taps */
         while (k[i] > 1 && (k[i] - 1) * d[i] + 1 > in) k[i]--;
         if ((k[i] - 1) * d[i] + 1 > in) d[i] = 1;
         s[i] = irand(0, 5) == 0 ? irand(3, 5) : irand(1, 2);
