@@ -396,6 +396,40 @@ static void emit_pointwise(qc_cpu_fn *f, const pw *d) {
 
 /* ---- direct: one output row per unit --------------------------------------------- */
 
+/* The interleaved 64 bytes of k-group kg under 16 padded columns: per
+ * channel 4 kg + j, n = 16 s input bytes from column `start` of row xrow
+ * (lanes outside `mask` read the raw byte that flips to za'; a channel past
+ * C reads nothing, its filter bytes are 0), every s-th byte kept, flipped
+ * for i8 x. */
+static LLVMValueRef channels4(pctx *c, LLVMValueRef xrow, LLVMValueRef kg, LLVMValueRef start,
+                              LLVMValueRef mask, int32_t n) {
+    qc_cpu_fn *f = c->f;
+    LLVMBuilderRef b = f->b;
+    const pw *d = c->d;
+    int32_t s = n / PW_L;
+    LLVMTypeRef vn = LLVMVectorType(f->i8, (unsigned)n);
+    LLVMValueRef zv[64], k80[PW_L], pick[PW_L];
+    for (int i = 0; i < n; i++) zv[i] = LLVMConstInt(f->i8, (unsigned)(d->za1 ^ (d->a_signed ? 0x80 : 0)), 0);
+    for (int i = 0; i < PW_L; i++) {
+        k80[i] = LLVMConstInt(f->i8, 0x80, 0);
+        pick[i] = qc_cpu_i32(f, i * s);
+    }
+    LLVMValueRef r[4];
+    for (int64_t j = 0; j < 4; j++) {
+        LLVMValueRef ch = LLVMBuildAdd(b, LLVMBuildMul(b, kg, qc_cpu_i64(f, 4), ""), qc_cpu_i64(f, j), "");
+        LLVMValueRef real = LLVMBuildICmp(b, LLVMIntSLT, ch, qc_cpu_i64(f, d->C), "");
+        LLVMValueRef m = LLVMBuildSelect(b, real, mask, LLVMConstNull(LLVMTypeOf(mask)), "");
+        LLVMValueRef off = LLVMBuildAdd(b, LLVMBuildMul(b, ch, qc_cpu_i64(f, d->H * d->W), ""), start, "");
+        LLVMValueRef args[4] = {qc_cpu_gep(f, f->i8, xrow, off), qc_cpu_i32(f, 1), m,
+                                LLVMConstVector(zv, (unsigned)n)};
+        LLVMValueRef v = qc_cpu_intrin2(f, "llvm.masked.load", vn, f->ptr, args, 4);
+        if (s > 1) v = LLVMBuildShuffleVector(b, v, LLVMGetUndef(vn), LLVMConstVector(pick, PW_L), "");
+        if (d->a_signed) v = LLVMBuildXor(b, v, LLVMConstVector(k80, PW_L), "");
+        r[j] = v;
+    }
+    return interleave4(c, r);
+}
+
 /* scratch[kh] for output row oh: window row ih = oh * sh - ph + kh * dh,
  * padded with za' (all za' when ih is outside), split into its s column
  * phases: scratch[kh][p][kg][j] holds the 4 channel bytes of padded column
@@ -406,14 +440,6 @@ static void pack_rows(pctx *c, LLVMValueRef xp, LLVMValueRef oh) {
     const pw *d = c->d;
     LLVMContextRef cx = f->cg->ctx;
     int32_t n = (int32_t)(PW_L * d->sw);   /* input bytes under 16 phase columns */
-    LLVMTypeRef vn = LLVMVectorType(f->i8, (unsigned)n);
-    LLVMValueRef zv[64], k80[PW_L], pick[PW_L];
-    for (int i = 0; i < n; i++) zv[i] = LLVMConstInt(f->i8, (unsigned)(d->za1 ^ (d->a_signed ? 0x80 : 0)), 0);
-    LLVMValueRef zraw = LLVMConstVector(zv, (unsigned)n);   /* the raw byte that flips to za' */
-    for (int i = 0; i < PW_L; i++) {
-        k80[i] = LLVMConstInt(f->i8, 0x80, 0);
-        pick[i] = qc_cpu_i32(f, (int32_t)(i * d->sw));
-    }
     LLVMValueRef z64[64];
     for (int i = 0; i < 64; i++) z64[i] = LLVMConstInt(f->i8, (unsigned)d->za1, 0);
     LLVMValueRef zfill = LLVMConstVector(z64, 64);
@@ -447,24 +473,11 @@ static void pack_rows(pctx *c, LLVMValueRef xp, LLVMValueRef oh) {
             LLVMValueRef start = LLVMBuildAdd(b, LLVMBuildMul(b, jb, qc_cpu_i64(f, d->sw), ""),
                                               qc_cpu_i64(f, p - d->pwl), "");
             LLVMValueRef mask = qc_cpu_range_mask(f, start, d->W, n);
-            LLVMValueRef r[4];
-            for (int64_t j = 0; j < 4; j++) {
-                LLVMValueRef ch = LLVMBuildAdd(b, LLVMBuildMul(b, kg, qc_cpu_i64(f, 4), ""), qc_cpu_i64(f, j), "");
-                /* a channel past C (the last k-group) loads nothing: its filter bytes are 0 */
-                LLVMValueRef real = LLVMBuildICmp(b, LLVMIntSLT, ch, qc_cpu_i64(f, d->C), "");
-                LLVMValueRef m = LLVMBuildSelect(b, real, mask, LLVMConstNull(LLVMTypeOf(mask)), "");
-                LLVMValueRef off = LLVMBuildAdd(b, LLVMBuildMul(b, ch, qc_cpu_i64(f, d->H * d->W), ""), start, "");
-                LLVMValueRef args[4] = {qc_cpu_gep(f, f->i8, xrow, off), qc_cpu_i32(f, 1), m, zraw};
-                LLVMValueRef v = qc_cpu_intrin2(f, "llvm.masked.load", vn, f->ptr, args, 4);
-                if (d->sw > 1)   /* every s-th byte: this phase's 16 columns */
-                    v = LLVMBuildShuffleVector(b, v, LLVMGetUndef(vn), LLVMConstVector(pick, PW_L), "");
-                if (d->a_signed) v = LLVMBuildXor(b, v, LLVMConstVector(k80, PW_L), "");
-                r[j] = v;
-            }
+            LLVMValueRef v = channels4(c, xrow, kg, start, mask, n);
             LLVMValueRef plane = LLVMBuildAdd(b, qc_cpu_i64(f, (kh * d->sw + p) * d->KG), kg, "");
             LLVMValueRef at = LLVMBuildMul(b, LLVMBuildAdd(b, LLVMBuildMul(b, plane, qc_cpu_i64(f, d->WS), ""), jb, ""),
                                            qc_cpu_i64(f, 4), "");
-            LLVMSetAlignment(LLVMBuildStore(b, interleave4(c, r), qc_cpu_gep(f, f->i8, c->scratch, at)), 64);
+            LLVMSetAlignment(LLVMBuildStore(b, v, qc_cpu_gep(f, f->i8, c->scratch, at)), 64);
             qc_cpu_loop_end(f, &cl);
             qc_cpu_loop_end(f, &kl);
         }
@@ -519,12 +532,6 @@ static void pack_grid(pctx *c, LLVMValueRef xp) {
     qc_cpu_fn *f = c->f;
     LLVMBuilderRef b = f->b;
     const pw *d = c->d;
-    LLVMValueRef zv[PW_L], k80[PW_L];
-    for (int i = 0; i < PW_L; i++) {
-        zv[i] = LLVMConstInt(f->i8, (unsigned)(d->za1 ^ (d->a_signed ? 0x80 : 0)), 0);
-        k80[i] = LLVMConstInt(f->i8, 0x80, 0);
-    }
-    LLVMValueRef zraw = LLVMConstVector(zv, PW_L);
     qc_cpu_loop kl;
     LLVMValueRef kg = qc_cpu_loop_begin(f, &kl, qc_cpu_i64(f, 0), qc_cpu_i64(f, d->KG), 1);
     /* rows in order: a block's columns past WG spill into the next row's
@@ -541,21 +548,11 @@ static void pack_grid(pctx *c, LLVMValueRef xp) {
     LLVMValueRef start = LLVMBuildSub(b, jb, qc_cpu_i64(f, d->pwl), "");
     LLVMValueRef mask = qc_cpu_range_mask(f, start, d->W, PW_L);
     mask = LLVMBuildSelect(b, in, mask, LLVMConstNull(LLVMTypeOf(mask)), "");   /* a padding row: all za' */
-    LLVMValueRef rr[4];
-    for (int64_t j = 0; j < 4; j++) {
-        LLVMValueRef ch = LLVMBuildAdd(b, LLVMBuildMul(b, kg, qc_cpu_i64(f, 4), ""), qc_cpu_i64(f, j), "");
-        LLVMValueRef real = LLVMBuildICmp(b, LLVMIntSLT, ch, qc_cpu_i64(f, d->C), "");
-        LLVMValueRef m = LLVMBuildSelect(b, real, mask, LLVMConstNull(LLVMTypeOf(mask)), "");
-        LLVMValueRef off = LLVMBuildAdd(b, LLVMBuildMul(b, ch, qc_cpu_i64(f, d->H * d->W), ""), start, "");
-        LLVMValueRef args[4] = {qc_cpu_gep(f, f->i8, xrow, off), qc_cpu_i32(f, 1), m, zraw};
-        LLVMValueRef v = qc_cpu_intrin2(f, "llvm.masked.load", c->v16i8, f->ptr, args, 4);
-        if (d->a_signed) v = LLVMBuildXor(b, v, LLVMConstVector(k80, PW_L), "");
-        rr[j] = v;
-    }
+    LLVMValueRef v = channels4(c, xrow, kg, start, mask, PW_L);
     LLVMValueRef flat = LLVMBuildAdd(b, LLVMBuildMul(b, r, qc_cpu_i64(f, d->WG), ""), jb, "");
     LLVMValueRef at = LLVMBuildMul(b, LLVMBuildAdd(b, LLVMBuildMul(b, kg, qc_cpu_i64(f, d->SG), ""), flat, ""),
                                    qc_cpu_i64(f, 4), "");
-    LLVMSetAlignment(LLVMBuildStore(b, interleave4(c, rr), qc_cpu_gep(f, f->i8, c->scratch, at)), 4);
+    LLVMSetAlignment(LLVMBuildStore(b, v, qc_cpu_gep(f, f->i8, c->scratch, at)), 4);
     qc_cpu_loop_end(f, &cl);
     qc_cpu_loop_end(f, &rl);
     qc_cpu_loop_end(f, &kl);
