@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/cpu/cg.h"
 #include "backends/cpu/hal_ktable.h"
 #include "ir/ir.h"
 #include "qcomp/qcomp.h"
@@ -24,6 +25,23 @@ static inline int32_t qc_test_cpu_generated_nodes(const void *img, size_t len) {
     qc_cpu_ktable_free(&t);
     qc_model_data_free(m);
     return n;
+}
+
+/* Whether this host can run code generated for `cpu` (NULL / "native":
+ * always): the named CPU's feature set must be a subset of the host's, as
+ * the runtime checks on load. Tests that cross-compile for a named CPU run
+ * the result only where this holds, and say which CPUs they skipped. */
+static inline bool qc_test_cpu_host_can_run(const char *cpu) {
+    if (!cpu || !strcmp(cpu, "native")) return true;
+    qc_cpu_cg cg;
+    qc_status st = qc_cpu_cg_create(cpu, "probe", &cg);
+    if (st) {
+        qc_status_free(st);
+        return false;
+    }
+    uint32_t want = qc_cpu_features_mask(&cg.feat);
+    qc_cpu_cg_destroy(&cg);
+    return (qc_cpu_host_features() & want) == want;
 }
 
 /* Runs g (already optimized) on the cpu device with 2 threads, code for `cpu`

@@ -398,10 +398,14 @@ static void case_cast(int iter, qc_dtype t) {
 
 int main(void) {
     rng.s = qc_test_seed("test_cpu_wgemm");
-    /* native (this host: avx512), then the avx512 / avx2 / sse2 variants */
+    /* native (this host), then the avx512 / avx2 / sse2 variants */
     static const char *const cpus[] = {NULL, "x86-64-v4", "x86-64-v3", "x86-64"};
     for (int c = 0; c < 4; c++) {
         g_cpu = cpus[c];
+        if (!qc_test_cpu_host_can_run(g_cpu)) {
+            printf("skipped: this host cannot run code for %s\n", g_cpu);
+            continue;
+        }
         int reps = c == 0 ? 30 : 8;
         for (int i = 0; i < reps; i++) case_dq(100 * c + i);
         for (int i = 0; i < reps; i++) case_codebook(100 * c + i);
