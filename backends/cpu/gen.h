@@ -70,6 +70,8 @@ qc_status qc_cpu_gen_qpw(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_
 qc_status qc_cpu_gen_gemm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 qc_status qc_cpu_gen_elementwise(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 qc_status qc_cpu_gen_quant(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
+/* fp32 Conv and qc.FusedConv, 1-D / 2-D, constant W (gen_fconv.c). */
+qc_status qc_cpu_gen_fconv(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);
 
 /* Softmax and LayerNormalization over the last axis, f32 (gen_norm.c). */
 qc_status qc_cpu_gen_norm(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k);

@@ -29,6 +29,7 @@ static qc_cpu_gen_fn generator_for(qc_op op) {
     case QC_OP_GEMM: case QC_OP_MATMUL: case QC_OP_FUSED_GEMM: case QC_OP_FUSED_MATMUL:
         return qc_cpu_gen_gemm;
     case QC_OP_WGEMM: return qc_cpu_gen_wgemm;
+    case QC_OP_CONV: case QC_OP_FUSED_CONV: return qc_cpu_gen_fconv;
     case QC_OP_ELEMENTWISE: case QC_OP_ADD: case QC_OP_SUB: case QC_OP_MUL: case QC_OP_DIV:
     case QC_OP_RELU: case QC_OP_LEAKY_RELU: case QC_OP_SIGMOID: case QC_OP_TANH:
     case QC_OP_CLIP: case QC_OP_EXP: case QC_OP_NEG: case QC_OP_ABS: case QC_OP_SQRT:
