@@ -1,5 +1,5 @@
 /* cli_run.c — `qcomp run MODEL [--input NAME=FILE]... [--output-dir DIR]
- * [--backend ref] [--repeat N] [--quiet]`.
+ * [--backend NAME] [--repeat N] [--quiet]`.
  *
  * Loads and verifies a model (.qcir text IR or .onnx), binds each graph
  * input to a .npy or ONNX TensorProto .pb file (checking
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "backends/ref/ref.h"
+#include "qcomp/qcomp.h"
 #include "ir/dtype.h"
 #include "ir/ir.h"
 #include "tools/cli.h"
@@ -70,7 +71,8 @@ static void usage(FILE *f) {
             "  --backend NAME         device to run on. A .qcm artifact runs on any runtime\n"
             "                         device (ref, cpu, vulkan, cuda) its code is for;\n"
             "                         default: the best one it has code for that opens\n"
-            "                         here, else ref. Other models run on ref.\n"
+            "                         here, else ref. A .qcir / .onnx model runs on ref, or\n"
+            "                         is compiled in memory for the device named (JIT)\n"
             "  --repeat N             run N times, report min and median time\n"
             "  --quiet                print nothing but errors\n"
             "\n"
@@ -465,15 +467,6 @@ static backend_run_fn find_backend(const char *name) {
     return NULL;
 }
 
-static qc_status unknown_backend(const char *name) {
-    char list[256] = "";
-    size_t at = 0;
-    for (size_t i = 0; i < sizeof backends / sizeof backends[0] && at < sizeof list; i++)
-        at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", i ? ", " : "",
-                               backends[i].name);
-    return qc_error(QC_ERR_NOT_FOUND, "unknown backend '%s' (available: %s)", name, list);
-}
-
 /* A .qcm artifact runs through the runtime API on device `backend`, or
  * without one on the best device it has code for that opens here (a cuda
  * artifact on a machine without a GPU runs on ref, saying so). Its graph
@@ -509,16 +502,38 @@ static qc_status open_session(const run_opts *o, qc_runtime **rt, qc_model **m,
     return st;
 }
 
+/* A .qcir / .onnx model on a device other than ref: compiled in memory for
+ * that device (optimize -> the device's lowering -> JIT load, as `qcomp
+ * bench` does) and run through the runtime. Its own copy of the graph is
+ * optimized; the caller's stays as imported for the I/O checks. */
+static qc_status jit_session(const run_opts *o, qc_runtime **rt, qc_model **m,
+                             qc_session **s) {
+    qc_runtime_options ro;
+    qc_runtime_options_init(&ro);
+    ro.backend = o->backend;
+    qc_status st = qc_runtime_create(&ro, rt);
+    qc_graph *g = NULL;
+    if (!st) st = qc_cli_load_model(o->model, true, &g);
+    if (!st) st = qc_cli_name_file(qc_compile_optimize(g), o->model);
+    if (!st) st = qc_cli_name_file(qc_compile_jit(*rt, g, m), o->model);
+    if (!st) st = qc_session_create(*m, NULL, s);
+    qc_graph_destroy(g);
+    return st;
+}
+
 /* Everything after argument parsing; owns and frees the graph and tensors. */
 static qc_status run_model(const run_opts *o) {
     bool qcm = qc_cli_is_qcm_file(o->model);
     const char *graph_backend = o->backend ? o->backend : "ref";
     runner run = {find_backend(graph_backend), NULL};
-    if (!qcm && !run.run) return unknown_backend(graph_backend);
+    /* a backend without a graph runner here is a runtime device: JIT */
+    bool jit = !qcm && !run.run;
     qc_runtime *rt = NULL;
     qc_model *model = NULL;
     qc_graph *g = NULL;
-    qc_status st = qcm ? open_session(o, &rt, &model, &run.session) : NULL;
+    qc_status st = qcm ? open_session(o, &rt, &model, &run.session)
+                   : jit ? jit_session(o, &rt, &model, &run.session)
+                         : NULL;
     if (!st) st = qc_cli_load_model(o->model, true, &g);
     if (st) {
         qc_session_destroy(run.session);

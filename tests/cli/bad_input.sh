@@ -66,7 +66,7 @@ run_bad "corrupt npy" "input 'y'" "$B/npy/data_short.npy" "data is 60 bytes" -- 
 run_bad "not an npy file" "$M" "bad magic" -- "$M" "${X[@]}" --input "y=$M"
 
 # ---- backend and outputs ----
-run_bad "unknown backend" "unknown backend 'cuda'" "available: ref" -- "$M" "${X[@]}" "${Y[@]}" --backend cuda
+run_bad "unknown backend" "no device named 'nope'" "available: ref" -- "$M" "${X[@]}" "${Y[@]}" --backend nope
 : >"$TMP/afile"
 q run "$M" "${X[@]}" "${Y[@]}" --output-dir "$TMP/afile"
 expect_error "output dir is a file" "$TMP/afile" "not a directory"

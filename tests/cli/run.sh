@@ -37,6 +37,20 @@ expect_rc "=-style options" 0
 if [ ! -s "$TMP/stdout" ] && [ ! -s "$TMP/stderr" ]; then pass; else fail "--quiet printed something"; fi
 expect_same "=-style r" "$TMP/out2/r.npy" "$D/r.npy"
 
+# A .qcir on a runtime device other than ref is compiled in memory (JIT) for
+# it: the same outputs as ref (float kernels: within tolerance).
+if "$QCOMP" bench --list-backends | grep -qx cpu; then
+    q run "$M" "${IN[@]}" --backend cpu --output-dir "$TMP/outcpu"
+    expect_rc "run --backend cpu (JIT)" 0
+    expect_out "run --backend cpu (JIT)" "r: f32[2,4] = [0, 0, 0.25, 0.25, 1, 0, 0, 0]" "time: "
+    for f in r h_out z; do
+        q compare "$TMP/outcpu/$f.npy" "$D/$f.npy" --rtol 1e-5 --atol 1e-6
+        expect_rc "cpu JIT $f matches numpy" 0
+    done
+else
+    echo "skipped: no cpu device in this build"
+fi
+
 # Nested output directories are created.
 q run "$M" "${IN[@]}" --output-dir "$TMP/a/b/c" --quiet
 expect_rc "nested output dir" 0
