@@ -177,10 +177,30 @@ static LLVMValueRef low_bits(qc_cpu_fn *f, LLVMValueRef k) {
                            LLVMBuildSub(b, LLVMBuildShl(b, one, sh, ""), one, ""), "");
 }
 
+/* lo <= iota < hi as two vector compares: without AVX-512's mask registers
+ * a bit mask has to be spread into a vector lane by lane (a dozen scalar
+ * and insert instructions), the compares are three vector instructions. */
+static LLVMValueRef iota_between(qc_cpu_fn *f, LLVMValueRef lo, LLVMValueRef hi, int32_t n) {
+    LLVMBuilderRef b = f->b;
+    LLVMTypeRef vi = LLVMVectorType(f->i32, (unsigned)n);
+    LLVMValueRef iota[64];
+    for (int32_t i = 0; i < n; i++) iota[i] = qc_cpu_i32(f, i);
+    LLVMValueRef io = LLVMConstVector(iota, (unsigned)n);
+    LLVMValueRef v[2] = {lo, hi};
+    for (int k = 0; k < 2; k++) {
+        LLVMValueRef e = LLVMBuildTrunc(b, v[k], f->i32, "");
+        e = LLVMBuildInsertElement(b, LLVMGetUndef(vi), e, qc_cpu_i32(f, 0), "");
+        v[k] = LLVMBuildShuffleVector(b, e, LLVMGetUndef(vi), LLVMConstNull(vi), "");
+    }
+    return LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, io, v[0], ""),
+                        LLVMBuildICmp(b, LLVMIntSLT, io, v[1], ""), "");
+}
+
 LLVMValueRef qc_cpu_range_mask(qc_cpu_fn *f, LLVMValueRef start, int64_t limit, int32_t n) {
     LLVMBuilderRef b = f->b;
     LLVMValueRef lo = clamp_i64(f, LLVMBuildNeg(b, start, ""), 0, n);
     LLVMValueRef hi = clamp_i64(f, LLVMBuildSub(b, qc_cpu_i64(f, limit), start, ""), 0, n);
+    if (!f->cg->feat.avx512f) return iota_between(f, lo, hi, n);
     LLVMValueRef bits = LLVMBuildAnd(b, low_bits(f, hi), LLVMBuildNot(b, low_bits(f, lo), ""), "");
     LLVMTypeRef it = LLVMIntTypeInContext(f->cg->ctx, (unsigned)n);
     return LLVMBuildBitCast(b, LLVMBuildTrunc(b, bits, it, ""), LLVMVectorType(f->i1, (unsigned)n), "");
