@@ -21,6 +21,9 @@
  *   flat       otherwise (strided columns, short rows): blocks of the
  *              flattened output, each lane's input position computed, one
  *              masked gather per tap and vector.
+ * With one filter tile per group (depthwise; Mg <= MR) X' would be read
+ * once, so the direct variant skips it: each channel's taps are loaded
+ * (row or flat) right where the multiply-adds use them.
  * Padding reads 0 (Conv's zero padding). The epilogue adds the bias, runs
  * the fused program (prog.h) and stores the block with the tail mask.
  *
@@ -39,6 +42,7 @@
 #define FC_OPS 16
 #define FC_NV 2                    /* position vectors per block */
 #define FC_SCRATCH (128 * 1024)    /* bytes of X' per chunk, on the stack */
+#define FC_DIRECT_TAPS 49          /* direct variant: taps unrolled per channel, up to 7x7 */
 
 typedef enum fc_mode { FC_POINTWISE, FC_ROW, FC_FLAT } fc_mode;
 
@@ -48,6 +52,7 @@ typedef enum fc_bcast { FC_BC_SCALAR, FC_BC_CHANNEL, FC_BC_FULL } fc_bcast;
 typedef struct fconv {
     int32_t L, NP, MR;             /* lanes, positions per block, filters per tile */
     fc_mode mode;
+    bool direct;                   /* row / flat without X': taps loaded per channel */
     int64_t C, M, G, Cg, Mg;
     int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw;
     int64_t T, K, HW, Q;           /* taps, GEMM depth, input / output plane sizes */
@@ -173,15 +178,19 @@ static qc_status analyze(const qc_cpu_cg *cg, const qc_graph *g, const qc_node *
     d->mode = unit ? FC_POINTWISE : d->sw == 1 && d->OW >= d->L ? FC_ROW : FC_FLAT;
     d->NOB = (d->OW + d->NP - 1) / d->NP;
     d->NQB = d->mode == FC_ROW ? d->OH * d->NOB : (d->Q + d->NP - 1) / d->NP;
+    d->NT = (d->Mg + d->MR - 1) / d->MR;
     if (d->mode == FC_POINTWISE) {
         d->CC = d->Cg;
-    } else {
+    } else if (!(d->NT == 1 && d->T <= FC_DIRECT_TAPS)) {
         int64_t per_c = d->T * d->NP * (int64_t)sizeof(float);
         if (per_c > FC_SCRATCH) return unsupported("kernel window too large for the scratch");
         d->CC = FC_SCRATCH / per_c;
         if (d->CC > d->Cg) d->CC = d->Cg;
     }
-    d->NT = (d->Mg + d->MR - 1) / d->MR;
+    /* One filter tile per group (depthwise, few filters): X' would be read
+     * back once, so the taps are loaded straight into the multiply-adds */
+    d->direct = d->mode != FC_POINTWISE && d->NT == 1 && d->T <= FC_DIRECT_TAPS;
+    if (d->direct) d->CC = d->Cg;
     bool sym = xt->dims[0] == QC_DIM_SYM;
     d->n_a = sym ? 0 : xt->dims[0];
     d->n_b = sym ? 1 : 0;
@@ -451,6 +460,54 @@ static void emit_tile(fctx *c, const fblock *bl, LLVMValueRef t, int32_t mr, LLV
     LLVMPositionBuilderAtEnd(b, join);
 }
 
+/* The direct variant: the group's mr (= Mg <= MR) filters over all Cg
+ * channels, each channel's T taps unrolled and loaded from X as the
+ * multiply-adds need them (their masks depend on the tap only, so they are
+ * loop-invariant across channels). */
+static void emit_direct(fctx *c, const fblock *bl, int32_t mr) {
+    qc_cpu_fn *f = c->f;
+    const fconv *d = c->d;
+    LLVMBuilderRef b = f->b;
+    LLVMContextRef ctx = f->cg->ctx;
+    LLVMTypeRef vt = qc_cpu_vt(f, d->L);
+    LLVMValueRef wg = qc_cpu_gep(f, f->f32, f->packed, mul(f, bl->g, i64c(f, d->K * d->MR)));
+    LLVMValueRef zero = qc_cpu_fconst(f, d->L, 0.0);
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(ctx, f->fn, "fd");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(ctx, f->fn, "fddone");
+    LLVMBuildBr(b, head);
+    LLVMPositionBuilderAtEnd(b, head);
+    LLVMValueRef ch = LLVMBuildPhi(b, f->i64, "ch");
+    LLVMValueRef z64 = i64c(f, 0);
+    LLVMAddIncoming(ch, &z64, &pre, 1);
+    LLVMValueRef acc[12][FC_NV], cur[12][FC_NV];
+    for (int32_t r = 0; r < mr; r++)
+        for (int32_t v = 0; v < FC_NV; v++) {
+            acc[r][v] = LLVMBuildPhi(b, vt, "facc");
+            LLVMAddIncoming(acc[r][v], &zero, &pre, 1);
+            cur[r][v] = acc[r][v];
+        }
+    LLVMValueRef xc = qc_cpu_gep(f, f->f32, bl->xg, mul(f, ch, i64c(f, d->HW)));
+    LLVMValueRef wc = qc_cpu_gep(f, f->f32, wg, mul(f, ch, i64c(f, d->T * d->MR)));
+    for (int64_t t = 0; t < d->T; t++) {
+        LLVMValueRef xv[FC_NV];
+        for (int32_t v = 0; v < FC_NV; v++)
+            xv[v] = load_tap(f, d, bl, xc, i64c(f, t / d->KW), i64c(f, t % d->KW), v);
+        for (int32_t r = 0; r < mr; r++) {
+            LLVMValueRef a = qc_cpu_splat(f, d->L, qc_cpu_loadf(f, 1, wc, i64c(f, t * d->MR + r)));
+            for (int32_t v = 0; v < FC_NV; v++) cur[r][v] = qc_cpu_madd(f, a, xv[v], cur[r][v]);
+        }
+    }
+    LLVMValueRef c1 = add(f, ch, i64c(f, 1));
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
+    LLVMAddIncoming(ch, &c1, &latch, 1);
+    for (int32_t r = 0; r < mr; r++)
+        for (int32_t v = 0; v < FC_NV; v++) LLVMAddIncoming(acc[r][v], &cur[r][v], &latch, 1);
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, c1, i64c(f, d->Cg), ""), head, done);
+    LLVMPositionBuilderAtEnd(b, done);
+    store_tile(c, bl, i64c(f, 0), mr, cur, true);
+}
+
 static void emit_kernel(qc_cpu_cg *cg, const fconv *d, const qc_node *n, const char *symbol) {
     qc_cpu_fn f;
     qc_cpu_fn_begin(cg, symbol, &f);
@@ -459,6 +516,15 @@ static void emit_kernel(qc_cpu_cg *cg, const fconv *d, const qc_node *n, const c
         if (n->in[i] >= 0) c.ptr[i] = qc_cpu_fn_in(&f, i);
     LLVMValueRef Y = qc_cpu_fn_out(&f, 0);
     fblock bl = {0};
+    if (d->direct) {
+        qc_cpu_loop dl;
+        LLVMValueRef u = qc_cpu_loop_begin(&f, &dl, f.begin, f.end, 1);
+        block_start(&f, d, u, c.ptr[0], Y, &bl);
+        emit_direct(&c, &bl, (int32_t)d->Mg);
+        qc_cpu_loop_end(&f, &dl);
+        qc_cpu_fn_end(&f);
+        return;
+    }
     if (d->mode != FC_POINTWISE) {
         LLVMTypeRef at = LLVMArrayType2(f.f32, (uint64_t)(d->CC * d->T * d->NP));
         bl.scratch = LLVMBuildAlloca(f.b, at, "xcol");
@@ -506,13 +572,15 @@ qc_status qc_cpu_gen_fconv(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
      * building X' (one load and store per tap and vector) */
     double fmas = (double)d.NT * d.MR * d.K * FC_NV;
     double fill = d.mode == FC_POINTWISE ? 0.0 : (double)d.K * FC_NV * (d.mode == FC_FLAT ? 4.0 : 1.5);
+    if (d.direct) fill = (double)d.K * FC_NV * (d.mode == FC_FLAT ? 3.0 : 1.0);
     double cycles = fmas / 2.0 / 0.5 + fill;
     k->cost_ps = qc_cpu_cost_ps(cycles * 1e3 / 2.6 + 300.0);
     /* >= ~64K multiply-adds per chunk */
     double per_unit = (double)d.Mg * d.K * d.NP;
     k->grain = per_unit >= 65536.0 ? 1 : (int64_t)(65536.0 / per_unit) + 1;
     static const char *const mode[] = {"pointwise", "row", "flat"};
-    snprintf(k->variant, sizeof k->variant, "conv f32 %s %dx%d f32x%d%s%s", mode[d.mode], (int)d.MR,
-             (int)d.NP, (int)d.L, d.CC < d.Cg ? " chunked" : "", d.has_prog ? " +epilogue" : "");
+    snprintf(k->variant, sizeof k->variant, "conv f32 %s%s %dx%d f32x%d%s%s", mode[d.mode],
+             d.direct ? " direct" : "", (int)(d.direct ? d.Mg : d.MR), (int)d.NP, (int)d.L,
+             d.CC < d.Cg ? " chunked" : "", d.has_prog ? " +epilogue" : "");
     return NULL;
 }
