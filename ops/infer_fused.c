@@ -25,9 +25,10 @@ static qc_status check_clamp(const qc_infer_ctx *ctx) {
 }
 
 /* The float-output form (y_scale and y_zero_point absent): MatMulInteger's
- * rule on (a, b, a_zp, b_zp) gives the shape, the output is f32, and the
- * scales are f32 per tensor (a) and per tensor or per column (b). */
-static qc_status infer_qgemm_float(qc_infer_ctx *ctx) {
+ * (QGemm) or ConvInteger's (QConv) rule on (a, b, a_zp, b_zp) gives the
+ * shape, the output is f32, and the scales are f32 per tensor (a) and per
+ * tensor or per column / output channel (b). */
+static qc_status infer_qgemm_float(qc_infer_ctx *ctx, qc_op integer_op) {
     static const int32_t map[4] = {0, 3, 2, 5};
     qc_type in[4];
     const void *data[4];
@@ -36,7 +37,7 @@ static qc_status infer_qgemm_float(qc_infer_ctx *ctx) {
         data[k] = ctx->in_data ? ctx->in_data[map[k]] : NULL;
     }
     qc_node view = *ctx->node;
-    view.op = QC_OP_MATMUL_INTEGER;
+    view.op = integer_op;
     view.n_in = 4;
     qc_infer_ctx sub = *ctx;
     sub.node = &view;
@@ -47,7 +48,9 @@ static qc_status infer_qgemm_float(qc_infer_ctx *ctx) {
     if (st) return st;
     qc_type *y = &ctx->out[0];
     y->dtype = QC_F32;
-    int64_t n = y->rank ? y->dims[y->rank - 1] : 1;
+    /* per column: the last dim of a GEMM, the output channels of a conv */
+    bool conv = integer_op == QC_OP_CONV_INTEGER;
+    int64_t n = conv ? (y->rank > 1 ? y->dims[1] : 1) : y->rank ? y->dims[y->rank - 1] : 1;
     const qc_type *sa = &ctx->in[1], *sb = &ctx->in[4];
     if (!qc_infer_has_input(ctx, 1) || sa->dtype != QC_F32 || qc_type_numel(sa) != 1)
         return qc_node_error(ctx->node, QC_ERR_INVALID, "a_scale must be an f32 scalar");
@@ -60,7 +63,8 @@ static qc_status infer_qgemm_float(qc_infer_ctx *ctx) {
 
 static qc_status infer_qgemm(qc_infer_ctx *ctx) {
     bool float_out = !qc_infer_has_input(ctx, 6) && !qc_infer_has_input(ctx, 7);
-    qc_status st = float_out ? infer_qgemm_float(ctx) : infer_as(ctx, QC_OP_QLINEAR_MATMUL, 8);
+    qc_status st = float_out ? infer_qgemm_float(ctx, QC_OP_MATMUL_INTEGER)
+                             : infer_as(ctx, QC_OP_QLINEAR_MATMUL, 8);
     if (st) return st;
     if (float_out && (qc_node_attr(ctx->node, "act_min") || qc_node_attr(ctx->node, "act_max")))
         return qc_node_error(ctx->node, QC_ERR_INVALID, "act_min/act_max need a quantized output");
@@ -74,9 +78,26 @@ static qc_status infer_qgemm(qc_infer_ctx *ctx) {
     return check_clamp(ctx);
 }
 
+/* qc.QConv: QLinearConv's rule, or without y_scale / y_zero_point the float
+ * output form (qdq_fold rule 3c): ConvInteger's rule for the shape, f32 out,
+ * an optional i32 bias[M] added to the accumulator. */
 static qc_status infer_qconv(qc_infer_ctx *ctx) {
-    qc_status st = infer_as(ctx, QC_OP_QLINEAR_CONV, ctx->n_in);
-    return st ? st : check_clamp(ctx);
+    bool float_out = !qc_infer_has_input(ctx, 6) && !qc_infer_has_input(ctx, 7);
+    if (!float_out) {
+        qc_status st = infer_as(ctx, QC_OP_QLINEAR_CONV, ctx->n_in);
+        return st ? st : check_clamp(ctx);
+    }
+    qc_status st = infer_qgemm_float(ctx, QC_OP_CONV_INTEGER);
+    if (st) return st;
+    if (qc_node_attr(ctx->node, "act_min") || qc_node_attr(ctx->node, "act_max"))
+        return qc_node_error(ctx->node, QC_ERR_INVALID, "act_min/act_max need a quantized output");
+    if (qc_infer_has_input(ctx, 8)) {
+        const qc_type *b = &ctx->in[8], *y = &ctx->out[0];
+        if (b->dtype != QC_I32 || b->rank != 1 || y->rank < 2 || b->dims[0] != y->dims[1])
+            return qc_node_error(ctx->node, QC_ERR_INVALID,
+                                 "bias must be i32[M] with M the output channels");
+    }
+    return NULL;
 }
 
 /* Fused base op + epilogue: the passes only fuse steps that keep the base

@@ -12,7 +12,7 @@
  *      -> Q(y) becomes qc.QConv / qc.QGemm producing y, with the activation
  *      folded into the output clamp;
  *   3c. the same without the Q (float output, e.g. a classifier head)
- *       becomes qc.QGemm with a float output (Gemm/MatMul only);
+ *       becomes qc.QGemm / qc.QConv with a float output;
  *   3b. DQ, DQ -> Add/Mul [-> Relu|Clip] -> Q becomes QLinearAdd / QLinearMul,
  *      the activation folded into an output clamp (exact);
  *   4. QLinearConv -> qc.QConv, QLinearMatMul -> qc.QGemm (same inputs).
@@ -237,8 +237,9 @@ static qc_status transpose_const(qc_graph *g, int32_t w, int32_t *out) {
     return st;
 }
 
-/* 3c: n = Gemm/MatMul(DQ(aq), DQ(wq const), DQ(bq i32)?) with a float output
- * becomes qc.QGemm without y_scale / y_zero_point: y = float(acc) * sa * sw.
+/* 3c: n = Gemm/MatMul/Conv(DQ(aq), DQ(wq const), DQ(bq i32)?) with a float
+ * output becomes qc.QGemm / qc.QConv without y_scale / y_zero_point:
+ * y = float(acc) * sa * sw.
  * Like rule 3 it replaces float arithmetic on dequantized values by the
  * exact integer accumulation (one rounding instead of K); a following
  * Relu/Clip stays a float node. */
@@ -249,14 +250,15 @@ static qc_status fold_float_out(fold *f, int32_t ni, int32_t aq, int32_t wq, int
     qc_status st = NULL;
     if (transb && (st = transpose_const(g, wq, &wk))) return st;
     qc_node *n = &g->nodes[ni];
+    bool is_conv = n->op == QC_OP_CONV;
     const qc_node *dqa = producer(f, n->in[0]), *dqw = producer(f, n->in[1]);
     int32_t in[9] = {aq, dqa->in[1], dqa->in[2], wk, dqw->in[1], dqw->in[2], -1, -1, bq};
     for (int32_t k = 0; k < n->n_attr; k++)
         if (!strcmp(n->attr[k].name, "transB")) n->attr[k].i = 0;
     if ((st = set_inputs(n, in, bq >= 0 ? 9 : 8))) return st;
-    n->op = QC_OP_QGEMM;
+    n->op = is_conv ? QC_OP_QCONV : QC_OP_QGEMM;
     if ((st = set_quant(g, aq, in[1], in[2], 0))) return st;
-    if ((st = set_quant(g, wk, in[4], in[5], 1))) return st;
+    if ((st = set_quant(g, wk, in[4], in[5], is_conv ? 0 : 1))) return st;
     *changed = true;
     return count_uses(f);
 }
@@ -324,9 +326,10 @@ static qc_status fold_compute(fold *f, int32_t ni, bool *changed) {
     bool to_q = qn >= 0 && g->nodes[qn].op == QC_OP_QUANTIZE_LINEAR &&
                 per_tensor_qdq(g, &g->nodes[qn]);
     if (!to_q) {
-        /* 3c. no Q after it: a Gemm/MatMul whose output stays float (a
-         * classifier head) still multiplies integers, then scales once. */
-        if (is_conv || g->values[ya].type.dtype != QC_F32) return NULL;
+        /* 3c. no Q after it: a Gemm/MatMul/Conv whose output stays float (a
+         * classifier head, a conv feeding float ops) still multiplies
+         * integers, then scales once. */
+        if (g->values[ya].type.dtype != QC_F32) return NULL;
         return fold_float_out(f, ni, aq, wq, bq, transb, changed);
     }
     const qc_node *q = &g->nodes[qn];

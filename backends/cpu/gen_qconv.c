@@ -128,6 +128,7 @@ typedef struct conv_plan {
     int64_t off_groups, group_size;
     int64_t off_inner;            /* per-position "all taps inside" bytes, or 0: no fast path */
     int32_t x_zp_raw;             /* the byte padding reads */
+    int64_t esize;                /* output element bytes: 1, or 4 for a float output */
 } conv_plan;
 
 static LLVMValueRef c64(LLVMTypeRef i64, int64_t v) { return LLVMConstInt(i64, (uint64_t)v, 1); }
@@ -262,10 +263,11 @@ static void emit_driver(qc_cpu_cg *cg, LLVMValueRef kern, LLVMValueRef micro, co
                                         LLVMBuildMul(b, gi, c64(i64, g->mg), ""), ""),
                         c64(i64, g->out_size), ""),
         p0, "");
+    yoff = LLVMBuildMul(b, yoff, c64(i64, p->esize), "");
     LLVMValueRef goff = LLVMBuildAdd(b, c64(i64, p->off_groups),
                                      LLVMBuildMul(b, gi, c64(i64, p->group_size), ""), "");
     LLVMValueRef args[7] = {scratch, c64(i64, p->kdim), LLVMBuildGEP2(b, i8, y, &yoff, 1, ""),
-                            c64(i64, 1), LLVMBuildGEP2(b, i8, blob, &goff, 1, ""), rows,
+                            c64(i64, p->esize), LLVMBuildGEP2(b, i8, blob, &goff, 1, ""), rows,
                             LLVMConstInt(LLVMInt32TypeInContext(cg->ctx), 0, 0)};
     LLVMBuildCall2(b, qc_i8_micro_type(cg), micro, args, 7, "");
     LLVMValueRef next = LLVMBuildAdd(b, u, c64(i64, 1), "");
@@ -293,9 +295,11 @@ qc_status qc_cpu_gen_qconv_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
         return qc_node_error(nd, QC_ERR_UNSUPPORTED, "x must be u8 or i8");
     if (!wv || (wv->type.dtype != QC_U8 && wv->type.dtype != QC_I8))
         return qc_node_error(nd, QC_ERR_UNSUPPORTED, "w must be a constant u8/i8 tensor");
-    if (yt->dtype != QC_U8 && yt->dtype != QC_I8)
-        return qc_node_error(nd, QC_ERR_UNSUPPORTED, "y must be u8 or i8");
-    conv_plan p;
+    /* qc.QConv without y_scale: float output (qdq_fold rule 3c) */
+    bool fout = nd->op == QC_OP_QCONV && yt->dtype == QC_F32 && nd->in[6] < 0 && nd->in[7] < 0;
+    if (yt->dtype != QC_U8 && yt->dtype != QC_I8 && !fout)
+        return qc_node_error(nd, QC_ERR_UNSUPPORTED, "y must be u8, i8 or f32 (no y_scale)");
+    conv_plan p = {.esize = fout ? 4 : 1};
     qc_status st = make_geom(nd, xt, &wv->type, yt, &p.g);
     if (st) return st;
     const conv_geom *cgm = &p.g;
@@ -305,7 +309,8 @@ qc_status qc_cpu_gen_qconv_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     p.npb = (cgm->out_size + p.mr - 1) / p.mr;
     if (p.mr * p.kdim > SCRATCH_MAX || cgm->out_size * cgm->k_size > TABLE_MAX)
         return qc_node_error(nd, QC_ERR_UNSUPPORTED, "conv too large for the im2col scratch");
-    const float *sx, *sy;
+    static const float unit = 1.0f;
+    const float *sx, *sy = &unit;
     int64_t cnt;
     int32_t *zx = NULL, *zw = NULL, *zy = NULL;
     qc_i8_gemm gm = {.k = p.kdim, .n = cgm->mg, .a_signed = xt->dtype == QC_I8,
@@ -315,10 +320,10 @@ qc_status qc_cpu_gen_qconv_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     int64_t sw_count, zw_count;
     st = qc_i8_scale(g, nd, 1, "x_scale", 0, &sx, &cnt);
     if (!st) st = qc_i8_scale(g, nd, 4, "w_scale", cgm->m, &sw, &sw_count);
-    if (!st) st = qc_i8_scale(g, nd, 6, "y_scale", 0, &sy, &cnt);
+    if (!st && !fout) st = qc_i8_scale(g, nd, 6, "y_scale", 0, &sy, &cnt);
     if (!st) st = qc_i8_zero_point(g, nd, 2, "x_zero_point", 0, &zx, &cnt);
     if (!st) st = qc_i8_zero_point(g, nd, 5, "w_zero_point", cgm->m, &zw, &zw_count);
-    if (!st) st = qc_i8_zero_point(g, nd, 7, "y_zero_point", 0, &zy, &cnt);
+    if (!st && !fout) st = qc_i8_zero_point(g, nd, 7, "y_zero_point", 0, &zy, &cnt);
     if (!st) st = qc_i8_clamp_attrs(nd, &gm.act_min, &gm.act_max);
     const int32_t *bias = NULL;
     if (!st && nd->n_in > 8 && nd->in[8] >= 0) {
@@ -363,11 +368,11 @@ qc_status qc_cpu_gen_qconv_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
         st = qc_node_error(nd, QC_ERR_UNSUPPORTED, "packed weights too large");
         goto out;
     }
-    int64_t lo8, hi8;
-    qc_dtype_int_range(yt->dtype, &lo8, &hi8);
+    int64_t lo8 = 0, hi8 = 0;
+    if (!fout) qc_dtype_int_range(yt->dtype, &lo8, &hi8);
     qc_i8_micro_cfg mc = {.a_signed = gm.a_signed, .y_zp = gm.y_zp, .lo = (int32_t)lo8,
                           .hi = (int32_t)hi8, .act_min = gm.act_min, .act_max = gm.act_max,
-                          .y_sn = cgm->out_size};
+                          .y_sn = cgm->out_size, .out_f32 = fout};
     char mname[80];
     snprintf(mname, sizeof mname, "%s.micro", k->symbol);
     LLVMValueRef micro;
@@ -410,8 +415,9 @@ qc_status qc_cpu_gen_qconv_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     /* a unit is mr positions of one group; the gather costs about as much
      * again as the multiply (docs/backend-cpu.md, "Measured") */
     k->cost_ps = qc_cpu_cost_ps(2.0 * (double)t.mr * qc_i8_row_cost_ps(&lo));
-    snprintf(k->variant, sizeof k->variant, "qconv im2col %s %dx%d%s", qc_i8_isa_name(t.isa),
-             (int)t.mr, (int)(t.nr * qc_i8_lanes(t.isa)), lo.has_zb ? " rowsum" : "");
+    snprintf(k->variant, sizeof k->variant, "qconv im2col %s %dx%d%s%s", qc_i8_isa_name(t.isa),
+             (int)t.mr, (int)(t.nr * qc_i8_lanes(t.isa)), lo.has_zb ? " rowsum" : "",
+             fout ? " f32-out" : "");
 out:
     free(zx);
     free(zw);

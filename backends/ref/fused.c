@@ -25,7 +25,39 @@ static void apply_clamp(const qc_node *n, qc_tensor *y) {
     }
 }
 
+/* Float output (no y_scale): ConvInteger's accumulation, the i32 bias, then
+ * y = float(acc) * (x_scale * w_scale[m]) — qc.QGemm's float form, per
+ * output channel. */
+static qc_status ref_qconv_float(const qc_ref_args *a) {
+    qc_tensor *y = &a->out[0];
+    int64_t n = qk_numel(y);
+    if ((uint64_t)n > SIZE_MAX / sizeof(int32_t) - 1)
+        return qc_node_error(a->node, QC_ERR_NOMEM, "output too large");
+    qc_tensor acc = {.desc = y->desc};
+    acc.desc.dtype = QC_I32;
+    acc.data = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    if (!acc.data) return qc_node_error(a->node, QC_ERR_NOMEM, "out of memory");
+    /* ConvInteger(x, w, x_zero_point, w_zero_point) */
+    qc_tensor ci_in[4] = {*qk_in(a, 0), *qk_in(a, 3), *qk_in(a, 2), *qk_in(a, 5)};
+    qc_ref_args ci = {.node = a->node, .n_in = 4, .in = ci_in, .n_out = 1, .out = &acc};
+    qc_status st = qc_ref_conv_integer(&ci);
+    const int32_t *accv = acc.data;
+    const qc_tensor *sx = qk_in(a, 1), *sw = qk_in(a, 4), *bias = qk_in(a, 8);
+    int64_t m = y->desc.rank > 1 ? y->desc.dims[1] : 1, plane = 1;
+    for (int32_t d = 2; d < y->desc.rank; d++) plane *= y->desc.dims[d];
+    for (int64_t e = 0; !st && e < n; e++) {
+        int64_t oc = e / (plane ? plane : 1) % m;
+        int32_t v = accv[e];
+        if (qk_present(bias)) v = qk_wrap_add(v, ((const int32_t *)bias->data)[oc]);
+        ((float *)y->data)[e] =
+            (float)v * qc_requant_multiplier(qk_scale_at(sx, 0), qk_scale_at(sw, oc), 1.0f);
+    }
+    free(acc.data);
+    return st;
+}
+
 static qc_status ref_qconv(const qc_ref_args *a) {
+    if (a->out[0].desc.dtype == QC_F32) return ref_qconv_float(a);
     qc_status st = qc_ref_qlinear_conv(a);   /* same inputs and attrs */
     if (!st) apply_clamp(a->node, &a->out[0]);
     return st;

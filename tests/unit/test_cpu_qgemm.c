@@ -355,13 +355,16 @@ static void make_qconv(qc_rng *r, tcase *c, int idx, bool big) {
     bool x_s = rnd(r, 0, 2) == 0, w_s = rnd(r, 0, 3) != 0, y_s = rnd(r, 0, 1);
     bool per_ch = rnd(r, 0, 1), wzp = rnd(r, 0, 3) == 0 || !w_s, bias = rnd(r, 0, 1);
     bool clamp = rnd(r, 0, 2) == 0, sym = rnd(r, 0, 3) == 0;
+    bool fout = rnd(r, 0, 4) == 0;   /* float output: no y_scale / y_zero_point (rule 3c) */
+    if (fout) clamp = false;
     int64_t C = cg * group, M = mg * group, ksz = 1;
     for (int32_t d = 0; d < sp; d++) ksz *= kd[d];
     CHECK_OK(qc_graph_create("t", &c->g));
     qc_graph *g = c->g;
     if (sym) CHECK_OK(qc_graph_set_batch(g, "N"));
     qc_type xt = {.dtype = x_s ? QC_I8 : QC_U8, .rank = sp + 2, .dims = {sym ? QC_DIM_SYM : nb, C}};
-    qc_type yt = {.dtype = y_s ? QC_I8 : QC_U8, .rank = sp + 2, .dims = {sym ? QC_DIM_SYM : nb, M}};
+    qc_type yt = {.dtype = fout ? QC_F32 : y_s ? QC_I8 : QC_U8, .rank = sp + 2,
+                  .dims = {sym ? QC_DIM_SYM : nb, M}};
     int64_t wd[5] = {M, cg}, xsz = nb * C;
     for (int32_t d = 0; d < sp; d++) {
         xt.dims[d + 2] = in[d];
@@ -393,6 +396,7 @@ static void make_qconv(qc_rng *r, tcase *c, int idx, bool big) {
     ids[7] = add_zp(g, "zy", y_s, 1, &zy);
     for (int64_t j = 0; j < M; j++) biasv[j] = (int32_t)rnd(r, -100000, 100000);
     if (bias) ids[8] = add_const(g, "bias", QC_I32, 1, &M, biasv);
+    if (fout) ids[6] = ids[7] = -1;
     CHECK_OK(qc_graph_add_value(g, "y", &yt, &yid));
     CHECK_OK(qc_graph_add_node(g, QC_OP_QCONV, "conv", ids, bias ? 9 : 8, &yid, 1, &c->node));
     CHECK_OK(qc_node_set_int(g, c->node, "group", group));
@@ -421,7 +425,7 @@ static void make_qconv(qc_rng *r, tcase *c, int idx, bool big) {
              (int)sp, (long long)nb, (long long)C, (long long)M, (long long)group,
              (long long)in[0], (long long)kd[0], (long long)st[0], (long long)dl[0],
              (long long)pads[0], (long long)pads[sp], ap, x_s ? "i8" : "u8", w_s ? "i8" : "u8",
-             y_s ? "i8" : "u8", per_ch, wzp, bias, clamp, sym);
+             fout ? "f32" : y_s ? "i8" : "u8", per_ch, wzp, bias, clamp, sym);
 }
 
 static int run_conv_batches(qc_rng *r, const char *cpu, int reps) {

@@ -224,6 +224,7 @@ static void test_fuse_files(void) {
         {"tests/passes/fuse_qdq_relu.qcir", "qdq_fold,fuse", false, 3, QC_OP_QGEMM},
         {"tests/passes/fuse_qdq_add.qcir", "qdq_fold,fuse", true, 5, QC_OP_QLINEAR_ADD},
         {"tests/passes/fold_qdq_float_out.qcir", "qdq_fold,fuse", false, 3, QC_OP_QGEMM},
+        {"tests/passes/fold_qdq_conv_float_out.qcir", "qdq_fold,fuse", false, 3, QC_OP_QCONV},
         {"tests/passes/fuse_qdq_add_relu.qcir", "qdq_fold,fuse", true, 5, QC_OP_QLINEAR_ADD},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -241,6 +242,13 @@ static void test_fuse_files(void) {
         /* BatchNorm folding re-rounds the weights: a few ulps, not 1e-6. */
         if (cases[c].must_have == QC_OP_FUSED_CONV)
             CHECK_MSG(d.float_rel <= 1e-5, "%s: rel %g", base, d.float_rel);
+        for (int32_t i = 0; cases[c].must_have == QC_OP_QCONV && i < g->n_nodes; i++) {
+            const qc_node *n = &g->nodes[i];
+            if (n->op == QC_OP_QCONV)   /* rule 3c on a conv: float output, no y params */
+                CHECK_MSG(g->values[n->out[0]].type.dtype == QC_F32 && n->in[6] < 0 &&
+                              n->in[7] < 0 && !qc_node_attr(n, "act_min"),
+                          "%s: float-output qc.QConv", base);
+        }
         for (int32_t i = 0; cases[c].must_have == QC_OP_QGEMM && i < g->n_nodes; i++) {
             const qc_node *n = &g->nodes[i];
             if (n->op != QC_OP_QGEMM) continue;
