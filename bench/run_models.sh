@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # run_models.sh — resnet18 and mobilenet_v2 (torchvision, weights=None,
 # generated on demand by tests/models/gen_models.py --large) at batch 1 and 8:
-# qcomp int8 on every backend that opens here against ONNX Runtime int8 (the
-# QDQ model `qcomp quantize --scheme int8` writes) and, for context, ORT fp32.
+# qcomp int8 and fp32 on every backend that opens here against ONNX Runtime
+# int8 (the QDQ model `qcomp quantize --scheme int8` writes) and ORT fp32.
 # Writes bench/results/models.json and models.png.
 #
 #   bench/run_models.sh                  # RUNS=20 timed runs each
@@ -65,6 +65,10 @@ np.save(sys.argv[1], np.random.RandomState(b).randn(b, 3, 224, 224).astype(np.fl
             "$QCOMP" bench "$model" --backend "$be" --scheme int8 --input "$x" --runs "$RUNS" \
                 --warmup "$WARMUP" --threads "$THREADS" --json "$W/q.json" >/dev/null
             tag "$case" <"$W/q.json" >>"$LINES"
+            say "$case: qcomp $be fp32 ($RUNS runs)"
+            "$QCOMP" bench "$model" --backend "$be" --input "$x" --runs "$RUNS" \
+                --warmup "$WARMUP" --threads "$THREADS" --json "$W/f.json" >/dev/null
+            tag "$case" <"$W/f.json" >>"$LINES"
         done
         for m in "$model:fp32" "$W/q.onnx:int8"; do
             say "$case: ort ${m##*:}"

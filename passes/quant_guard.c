@@ -42,10 +42,11 @@
  *   with a runtime zero point) and 16x8 (i16 activations) still run on the
  *   ref kernels inside the cpu device: 2.4 GOPS (seed FNN int8-dynamic was
  *   30 ms for 73 MOPs on ref kernels, docs/benchmarks.md).
- * fp32 convolutions on cpu: no generator (backends/cpu/lower.c), so a float
- *   Conv runs on the ref kernels: charged CPU_REF_GOPS like the other ref
- *   paths (mobilenet_v2 with 19 depthwise layers kept float ran 99 ms
- *   instead of 7, 2026-12-03).
+ * fp32 convolutions on cpu: generated (backends/cpu/gen_fconv.c) and charged
+ *   the fp32 peak above like the float GEMMs. Measured single thread on an
+ *   avx2-only AMD EPYC (2026-12-03, qcomp bench --threads 1, batch 1):
+ *   3x3 64->64 56x56 21.6 GFLOPS, 1x1 64->64 56x56 58, 3x3 depthwise 128
+ *   28x28 3.7 — below the peak, so again the float side is favoured.
  * Q/DQ elements per ns: avx512 9.7, measured (docs/benchmarks.md seed FNN
  *   per-node profile: QuantizeLinear of 1000x200 f32 in 10.3 us on 2
  *   threads); avx2 / avxvnni 4.85 (half the lanes); sse2 1.5 (a quarter of
@@ -170,9 +171,6 @@ static void estimate(const qc_graph *g, const qc_node *n, int64_t macs, int64_t 
     qc_mixed_rates(r->target, QC_QS_NONE, &npb, &npm_fp);
     qc_mixed_rates(r->target, s, &npb, &npm_int);
     double fp_flops = r->fp_gflops > 0.0 ? r->fp_gflops : 2.0 / npm_fp;   /* per ns */
-    /* the cpu backend has no float convolution kernel: a float Conv runs on
-     * the ref kernels inside the cpu device (backends/cpu/lower.c) */
-    if (r->target == QC_MIXED_CPU && n->op == QC_OP_CONV) fp_flops = CPU_REF_GOPS;
     double int_ops = 2.0 / npm_int;
     if (r->target == QC_MIXED_CPU)
         int_ops = n->op == QC_OP_CONV ? (s == QC_QS_INT8 ? r->conv_gops : CPU_REF_GOPS)
