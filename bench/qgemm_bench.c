@@ -19,6 +19,7 @@
 #include "backends/cpu/cg.h"
 #include "backends/cpu/gen.h"
 #include "backends/cpu/gen_int8.h"
+#include "backends/cpu/hal_ktable.h"
 #include "ir/ir.h"
 
 static double now_s(void) {
@@ -96,6 +97,13 @@ static double time_kernel(const char *cpu, const qc_i8_tile *tile, const char *p
                           char *variant) {
     qc_cpu_cg cg;
     die(qc_cpu_cg_create(cpu, "bench", &cg), "cg");
+    /* code for a CPU this host is not (alderlake's avxvnni on an avx2-only
+     * machine) would die of SIGILL: such rows are left out */
+    uint32_t need = qc_cpu_features_mask(&cg.feat);
+    if ((qc_cpu_host_features() & need) != need) {
+        qc_cpu_cg_destroy(&cg);
+        return -1;
+    }
     qc_cpu_kernel k = {.symbol = "qgemm_bench"};
     qc_status st = gen(&cg, g, node, &k, tile);
     if (st) {
