@@ -259,6 +259,7 @@ typedef struct fblock {
     LLVMValueRef ihb[FC_NV], iwb[FC_NV];   /* flat mode: i32 lanes, window origin */
     LLVMValueRef xg, yg;           /* the group's first input / output plane */
     LLVMValueRef scratch;
+    LLVMValueRef full;             /* i1: every lane of the block is a position */
 } fblock;
 
 static void block_start(qc_cpu_fn *f, const fconv *d, LLVMValueRef u, LLVMValueRef X,
@@ -279,9 +280,11 @@ static void block_start(qc_cpu_fn *f, const fconv *d, LLVMValueRef u, LLVMValueR
         bl->q0 = add(f, mul(f, bl->oh, i64c(f, d->OW)), bl->ow0);
         for (int32_t v = 0; v < FC_NV; v++)
             bl->mask[v] = qc_cpu_range_mask(f, add(f, bl->ow0, i64c(f, v * d->L)), d->OW, d->L);
+        bl->full = LLVMBuildICmp(b, LLVMIntSLE, add(f, bl->ow0, i64c(f, d->NP)), i64c(f, d->OW), "");
         return;
     }
     bl->q0 = mul(f, qb, i64c(f, d->NP));
+    bl->full = LLVMBuildICmp(b, LLVMIntSLE, add(f, bl->q0, i64c(f, d->NP)), i64c(f, d->Q), "");
     for (int32_t v = 0; v < FC_NV; v++)
         bl->mask[v] = qc_cpu_range_mask(f, add(f, bl->q0, i64c(f, v * d->L)), d->Q, d->L);
     if (d->mode != FC_FLAT) return;
@@ -361,6 +364,7 @@ static void store_tile(fctx *c, const fblock *bl, LLVMValueRef t, int32_t mr,
                        LLVMValueRef acc[][FC_NV], bool final) {
     qc_cpu_fn *f = c->f;
     const fconv *d = c->d;
+    LLVMValueRef out[12][FC_NV], at[12][FC_NV];
     for (int32_t r = 0; r < mr; r++) {
         LLVMValueRef mg = add(f, mul(f, t, i64c(f, d->MR)), i64c(f, r));
         c->img = bl->img;
@@ -372,8 +376,32 @@ static void store_tile(fctx *c, const fblock *bl, LLVMValueRef t, int32_t mr,
             if (final && d->bias >= 0)
                 y = LLVMBuildFAdd(f->b, y, qc_cpu_splat(f, d->L, qc_cpu_loadf(f, 1, c->ptr[d->bias], c->m)), "");
             if (final && d->has_prog) y = qc_cpu_prog_emit(f, &d->prog, d->L, y, prog_operand, c);
-            qc_cpu_storef_masked(f, d->L, bl->yg, add(f, mul(f, mg, i64c(f, d->Q)), c->q), y, c->mask);
+            out[r][v] = y;
+            at[r][v] = add(f, mul(f, mg, i64c(f, d->Q)), c->q);
         }
+    }
+    /* AVX-512 masks its stores for free; AVX2's vmaskmovps store is slow
+     * (microcoded on AMD), so whole blocks store plainly and only the
+     * tail blocks go through the mask */
+    LLVMBasicBlockRef plain = NULL, masked = NULL, join = NULL;
+    if (!f->cg->feat.avx512f) {
+        LLVMContextRef ctx = f->cg->ctx;
+        plain = LLVMAppendBasicBlockInContext(ctx, f->fn, "fst.full");
+        masked = LLVMAppendBasicBlockInContext(ctx, f->fn, "fst.mask");
+        join = LLVMAppendBasicBlockInContext(ctx, f->fn, "fst.done");
+        LLVMBuildCondBr(f->b, bl->full, plain, masked);
+        LLVMPositionBuilderAtEnd(f->b, plain);
+        for (int32_t r = 0; r < mr; r++)
+            for (int32_t v = 0; v < FC_NV; v++) qc_cpu_storef(f, d->L, bl->yg, at[r][v], out[r][v]);
+        LLVMBuildBr(f->b, join);
+        LLVMPositionBuilderAtEnd(f->b, masked);
+    }
+    for (int32_t r = 0; r < mr; r++)
+        for (int32_t v = 0; v < FC_NV; v++)
+            qc_cpu_storef_masked(f, d->L, bl->yg, at[r][v], out[r][v], bl->mask[v]);
+    if (join) {
+        LLVMBuildBr(f->b, join);
+        LLVMPositionBuilderAtEnd(f->b, join);
     }
 }
 
