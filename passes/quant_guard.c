@@ -28,6 +28,12 @@
  *   avx512vnni 323, avx2 113; avxvnni and sse2 not measured, scaled from
  *   their GEMM rate by the measured conv/GEMM ratio of the nearest variant
  *   (393 x 323/855 = 148; 54 x 113/143 = 43).
+ * int8 1x1 conv GOPS: without AVX-512 VNNI a 1x1 layer runs the im2col GEMM
+ *   (gen_qpw.c's pointwise kernel is avx512vnni), whose gather is a plain
+ *   transpose there: measured on an avx2-only EPYC (qcomp bench --threads 1)
+ *   1x1 64->64 56x56 ~51 GOPS vs 110 for the 3x3 layer, ratio 0.46, applied
+ *   to the conv rates: avx2 52, avxvnni 68, sse2 20; avx512vnni keeps its
+ *   conv rate (the pointwise kernel is faster than im2col).
  * fp32 GFLOPS: peak from the FMA width at the nominal clock, 2 vector FMA
  *   units x lanes x 2 flops x 2.596 GHz: avx512 (16 lanes) 166, avx2 /
  *   avxvnni (8 lanes, fma) 83, sse2 (4 lanes, no FMA: mul and add on two
@@ -61,18 +67,19 @@ typedef struct isa_rates {
     const char *name;
     qc_mixed_target target;
     double gemm_gops, conv_gops;   /* static int8; 0 = from the mixed table */
+    double pw_gops;                /* static int8 1x1 conv */
     double fp_gflops;              /* 0 = from the mixed table */
     double qdq_per_ns;             /* 0 = memory-bound: 5 bytes per element at the table's bandwidth */
     double dispatch_ns;
 } isa_rates;
 
 static const isa_rates isas[QC_GUARD_ISA_COUNT] = {
-    [QC_GUARD_SSE2] = {"sse2", QC_MIXED_CPU, 54.0, 43.0, 41.5, 1.5, 100.0},
-    [QC_GUARD_AVX2] = {"avx2", QC_MIXED_CPU, 143.0, 113.0, 83.0, 4.85, 100.0},
-    [QC_GUARD_AVXVNNI] = {"avxvnni", QC_MIXED_CPU, 393.0, 148.0, 83.0, 4.85, 100.0},
-    [QC_GUARD_AVX512VNNI] = {"avx512vnni", QC_MIXED_CPU, 855.0, 323.0, 166.0, 9.7, 100.0},
-    [QC_GUARD_CUDA] = {"cuda", QC_MIXED_CUDA, 0.0, 0.0, 0.0, 0.0, 2000.0},
-    [QC_GUARD_VULKAN] = {"vulkan", QC_MIXED_VULKAN, 0.0, 0.0, 0.0, 0.0, 5000.0},
+    [QC_GUARD_SSE2] = {"sse2", QC_MIXED_CPU, 54.0, 43.0, 20.0, 41.5, 1.5, 100.0},
+    [QC_GUARD_AVX2] = {"avx2", QC_MIXED_CPU, 143.0, 113.0, 52.0, 83.0, 4.85, 100.0},
+    [QC_GUARD_AVXVNNI] = {"avxvnni", QC_MIXED_CPU, 393.0, 148.0, 68.0, 83.0, 4.85, 100.0},
+    [QC_GUARD_AVX512VNNI] = {"avx512vnni", QC_MIXED_CPU, 855.0, 323.0, 323.0, 166.0, 9.7, 100.0},
+    [QC_GUARD_CUDA] = {"cuda", QC_MIXED_CUDA, 0.0, 0.0, 0.0, 0.0, 0.0, 2000.0},
+    [QC_GUARD_VULKAN] = {"vulkan", QC_MIXED_VULKAN, 0.0, 0.0, 0.0, 0.0, 0.0, 5000.0},
 };
 #define CPU_REF_GOPS 2.4   /* 16x8, dynamic conv on cpu: ref kernels (see above) */
 
@@ -164,6 +171,14 @@ typedef struct lcost {
     bool out_ext;           /* output 0 reaches something other than a layer */
 } lcost;
 
+/* A 1x1 convolution (every spatial dim of the filter 1). */
+static bool pointwise(const qc_graph *g, const qc_node *n) {
+    const qc_type *w = &g->values[n->in[1]].type;
+    bool one = w->rank >= 3;
+    for (int32_t d = 2; d < w->rank; d++) one = one && w->dims[d] == 1;
+    return one;
+}
+
 static void estimate(const qc_graph *g, const qc_node *n, int64_t macs, int64_t batch,
                      qc_qscheme s, qc_guard_isa isa, lcost *c) {
     const isa_rates *r = &isas[isa];
@@ -173,7 +188,8 @@ static void estimate(const qc_graph *g, const qc_node *n, int64_t macs, int64_t 
     double fp_flops = r->fp_gflops > 0.0 ? r->fp_gflops : 2.0 / npm_fp;   /* per ns */
     double int_ops = 2.0 / npm_int;
     if (r->target == QC_MIXED_CPU)
-        int_ops = n->op == QC_OP_CONV ? (s == QC_QS_INT8 ? r->conv_gops : CPU_REF_GOPS)
+        int_ops = n->op == QC_OP_CONV ? (s == QC_QS_INT8 ? (pointwise(g, n) ? r->pw_gops : r->conv_gops)
+                                                         : CPU_REF_GOPS)
                   : s == QC_QS_INT8 || s == QC_QS_INT8_DYNAMIC ? r->gemm_gops : CPU_REF_GOPS;
     double qdq = r->qdq_per_ns > 0.0 ? r->qdq_per_ns : 1.0 / (5.0 * npb);
     const qc_type *yt = &g->values[n->out[0]].type;

@@ -40,6 +40,7 @@
 
 typedef struct dw {
     bool a_signed, y_signed;
+    bool fout;                        /* float output (qc.QConv without y_scale): f32 stores */
     int64_t C, H, W, OH, OW, kh, kw, sh, sw, dh, dw, ph, pw;
     int64_t planes_a, planes_b;       /* N * C = a + b * batch */
     int32_t za, zy, lo, hi, act_min, act_max;
@@ -140,6 +141,16 @@ static void requant_store_n(const dctx *c, LLVMValueRef acc, LLVMValueRef mult, 
     const dw *d = c->d;
     LLVMTypeRef vf = qc_cpu_vt(f, w);
     LLVMValueRef x = LLVMBuildFMul(f->b, LLVMBuildSIToFP(f->b, acc, vf, ""), qc_cpu_splat(f, w, mult), "");
+    if (d->fout) {   /* y = float(acc) * x_scale * w_scale[c], as the ref's float form */
+        LLVMValueRef p = qc_cpu_gep(f, f->f32, yr, ow);
+        if (lanes >= w) {
+            LLVMSetAlignment(LLVMBuildStore(f->b, x, p), 4);
+        } else {
+            LLVMValueRef args[4] = {x, p, qc_cpu_i32(f, 4), qc_cpu_mask(f, w, (int32_t)lanes)};
+            qc_cpu_intrin2(f, "llvm.masked.store", vf, f->ptr, args, 4);
+        }
+        return;
+    }
     x = qc_cpu_intrin(f, "llvm.roundeven", vf, &x, 1);
     x = LLVMBuildSelect(f->b, LLVMBuildFCmp(f->b, LLVMRealUNO, x, x, ""), LLVMConstNull(vf), x, "");
     LLVMValueRef flo = qc_cpu_fconst(f, w, (double)((int64_t)d->lo - d->zy));
@@ -196,7 +207,7 @@ static void emit(qc_cpu_fn *f, const dw *d) {
         qc_cpu_gep(f, f->i32, f->packed, LLVMBuildAdd(f->b, ch, qc_cpu_i64(f, d->off_bias / 4), "")), "");
     LLVMValueRef mult = LLVMBuildLoad2(f->b, f->f32,
         qc_cpu_gep(f, f->f32, f->packed, LLVMBuildAdd(f->b, ch, qc_cpu_i64(f, d->off_mult / 4), "")), "");
-    LLVMValueRef yr = qc_cpu_gep(f, f->i8, y, LLVMBuildMul(f->b, u, qc_cpu_i64(f, d->OW), ""));
+    LLVMValueRef yr = qc_cpu_gep(f, d->fout ? f->f32 : f->i8, y, LLVMBuildMul(f->b, u, qc_cpu_i64(f, d->OW), ""));
     qc_cpu_window_rows(f, oh, d->sh, d->ph, d->dh, d->kh, d->H, &c.ih0, &c.klo, &c.khi);
     /* interior columns: every tap inside the row */
     int64_t lo = (d->pw + d->sw - 1) / d->sw, reach = d->W - 1 - (d->kw - 1) * d->dw + d->pw;
@@ -288,7 +299,7 @@ static void emit_vnni(qc_cpu_fn *f, const dw *d) {
     LLVMValueRef oh = LLVMBuildSRem(b, u, qc_cpu_i64(f, d->OH), "");
     LLVMValueRef ch = LLVMBuildSRem(b, plane, qc_cpu_i64(f, d->C), "");
     LLVMValueRef xp = qc_cpu_gep(f, f->i8, x, LLVMBuildMul(b, plane, qc_cpu_i64(f, d->H * d->W), ""));
-    LLVMValueRef yr = qc_cpu_gep(f, f->i8, y, LLVMBuildMul(b, u, qc_cpu_i64(f, d->OW), ""));
+    LLVMValueRef yr = qc_cpu_gep(f, d->fout ? f->f32 : f->i8, y, LLVMBuildMul(b, u, qc_cpu_i64(f, d->OW), ""));
     LLVMValueRef wq = qc_cpu_gep(f, f->i32, f->packed,
         LLVMBuildAdd(b, qc_cpu_i64(f, d->off_wq / 4), LLVMBuildMul(b, ch, qc_cpu_i64(f, d->kh * d->G), ""), ""));
     LLVMValueRef pre = qc_cpu_gep(f, f->i32, f->packed,
@@ -375,7 +386,10 @@ static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, dw 
     d->C = xt->dims[1];
     if (group < 2 || group != d->C || wv->type.dims[0] != d->C || wv->type.dims[1] != 1)
         return qc_error(QC_ERR_UNSUPPORTED, "not depthwise");
-    if ((xt->dtype != QC_U8 && xt->dtype != QC_I8) || (yt->dtype != QC_U8 && yt->dtype != QC_I8) ||
+    /* qc.QConv without y_scale / y_zero_point: float output (qdq_fold rule 3c) */
+    d->fout = n->op == QC_OP_QCONV && yt->dtype == QC_F32 && n->in[6] < 0 && n->in[7] < 0;
+    if ((xt->dtype != QC_U8 && xt->dtype != QC_I8) ||
+        (yt->dtype != QC_U8 && yt->dtype != QC_I8 && !d->fout) ||
         (wv->type.dtype != QC_U8 && wv->type.dtype != QC_I8))
         return qc_error(QC_ERR_UNSUPPORTED, "types");
     for (int32_t k = 1; k < 4; k++)
@@ -396,15 +410,16 @@ static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, dw 
         return qc_error(QC_ERR_UNSUPPORTED, "window");
     d->a_signed = xt->dtype == QC_I8;
     d->y_signed = yt->dtype == QC_I8;
-    const float *sa, *sw, *sy;
-    int64_t nsa, nsw, nsy, nza, nzw, nzy;
+    static const float unit = 1.0f;
+    const float *sa, *sw, *sy = &unit;
+    int64_t nsa, nsw, nsy = 1, nza, nzw, nzy = 1;
     int32_t *za = NULL, *zw = NULL, *zy = NULL;
     st = qc_i8_scale(g, n, 1, "x_scale", 0, &sa, &nsa);
     if (!st) st = qc_i8_scale(g, n, 4, "w_scale", d->C, &sw, &nsw);
-    if (!st) st = qc_i8_scale(g, n, 6, "y_scale", 0, &sy, &nsy);
+    if (!st && !d->fout) st = qc_i8_scale(g, n, 6, "y_scale", 0, &sy, &nsy);
     if (!st) st = qc_i8_zero_point(g, n, 2, "x_zero_point", 0, &za, &nza);
     if (!st) st = qc_i8_zero_point(g, n, 5, "w_zero_point", d->C, &zw, &nzw);
-    if (!st) st = qc_i8_zero_point(g, n, 7, "y_zero_point", 0, &zy, &nzy);
+    if (!st && !d->fout) st = qc_i8_zero_point(g, n, 7, "y_zero_point", 0, &zy, &nzy);
     if (!st) st = qc_i8_clamp_attrs(n, &d->act_min, &d->act_max);
     const int32_t *bias = NULL;
     if (!st && n->n_in > 8 && n->in[8] >= 0) {
@@ -430,8 +445,8 @@ static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, dw 
     *blob_len = (size_t)(d->off_pre + (d->vnni ? d->C * (d->kh + 1) * 4 : 0));
     if (!st && !(*blob = calloc(1, *blob_len))) st = qc_error(QC_ERR_NOMEM, "out of memory");
     if (!st) {
-        int64_t lo, hi;
-        qc_dtype_int_range(yt->dtype, &lo, &hi);
+        int64_t lo = 0, hi = 0;
+        if (!d->fout) qc_dtype_int_range(yt->dtype, &lo, &hi);
         d->lo = (int32_t)lo, d->hi = (int32_t)hi;
         d->za = za ? za[0] : 0;
         d->zy = zy ? zy[0] : 0;
@@ -494,7 +509,8 @@ qc_status qc_cpu_gen_qdw(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_
     int64_t taps = d.OW * d.kh * d.kw;
     k->grain = (8192 + taps - 1) / taps;
     k->cost_ps = qc_cpu_cost_ps((double)taps * 40.0 / DW_V + (double)d.OW * 20.0 / DW_V + 300.0);
-    snprintf(k->variant, sizeof k->variant, "qdepthwise %lldx%lld s%lld %s", (long long)d.kh,
-             (long long)d.kw, (long long)d.sh, d.vnni ? "vpdpbusd x16" : "i32x16");
+    snprintf(k->variant, sizeof k->variant, "qdepthwise %lldx%lld s%lld %s%s", (long long)d.kh,
+             (long long)d.kw, (long long)d.sh, d.vnni ? "vpdpbusd x16" : "i32x16",
+             d.fout ? " f32-out" : "");
     return NULL;
 }

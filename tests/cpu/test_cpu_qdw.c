@@ -51,6 +51,8 @@ static qc_graph *make_dw(char *desc, size_t dlen, const char **variant_want) {
     if (irand(0, 4) == 0) H = irand(41, 60);
     bool a_s = irand(0, 2) == 0, b_s = irand(0, 3) != 0, y_s = irand(0, 1);
     bool per_ch = irand(0, 1), bias = irand(0, 1), clamp = irand(0, 2) == 0;
+    bool fout = irand(0, 4) == 0;   /* float output: no y_scale / y_zero_point (rule 3c) */
+    if (fout) clamp = false;
     int64_t k[2], s[2], d[2], p[4];
     for (int i = 0; i < 2; i++) {
         int64_t in = i ? W : H;
@@ -91,6 +93,7 @@ static qc_graph *make_dw(char *desc, size_t dlen, const char **variant_want) {
     int32_t bv[64];
     for (int64_t c = 0; c < C; c++) bv[c] = (int32_t)irand(-40000, 40000);
     if (bias) ids[8] = add_const(g, "bias", QC_I32, 1, &C, bv);
+    if (fout) ids[6] = ids[7] = -1;
     qc_type yt = {.dtype = QC_DT_UNDEF};
     CHECK_OK(qc_graph_add_value(g, "y", &yt, &y));
     CHECK_OK(qc_graph_add_node(g, QC_OP_QCONV, "dw", ids, bias ? 9 : 8, &y, 1, &nid));
@@ -118,7 +121,7 @@ static qc_graph *make_dw(char *desc, size_t dlen, const char **variant_want) {
              (long long)C, (long long)H, (long long)W, (long long)k[0], (long long)k[1],
              (long long)s[0], (long long)s[1], (long long)d[0], (long long)d[1], (long long)p[0],
              (long long)p[1], (long long)p[2], (long long)p[3], (long long)mode,
-             a_s ? "i8" : "u8", b_s ? "i8" : "u8", y_s ? "i8" : "u8", per_ch, bias, clamp,
+             a_s ? "i8" : "u8", b_s ? "i8" : "u8", fout ? "f32" : y_s ? "i8" : "u8", per_ch, bias, clamp,
              (long long)amin, (long long)amax, sym, (double)sy);
     *variant_want = "qdepthwise";
     return g;
@@ -171,7 +174,8 @@ static void run_case(int iter) {
                st ? qc_status_message(st) : "");
         qc_status_free(st);
         if (got.data)
-            EXPECT(!memcmp(got.data, want.data, (size_t)qc_type_numel(&want.desc)),
+            EXPECT(!memcmp(got.data, want.data,
+                           qc_dtype_bytes(want.desc.dtype, qc_type_numel(&want.desc))),
                    "case %d (%s) %s: not bit-identical to ref", iter, desc, aot ? "aot" : "jit");
         qc_tensor_release(&got);
     }
