@@ -358,6 +358,46 @@ static void im2col(qc_cpu_fn *f, const fconv *d, const fblock *bl, LLVMValueRef 
     qc_cpu_loop_end(f, &cl);
 }
 
+/* A loop whose body runs at least once, with the tile's mr x NV
+ * accumulators as phis starting at init. */
+typedef struct facc_loop {
+    LLVMBasicBlockRef head, done;
+    LLVMValueRef iv;
+    LLVMValueRef acc[12][FC_NV];
+} facc_loop;
+
+static void acc_loop_begin(qc_cpu_fn *f, const fconv *d, int32_t mr, LLVMValueRef init[][FC_NV],
+                           const char *name, facc_loop *l) {
+    LLVMBuilderRef b = f->b;
+    LLVMContextRef ctx = f->cg->ctx;
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(b);
+    l->head = LLVMAppendBasicBlockInContext(ctx, f->fn, name);
+    l->done = LLVMAppendBasicBlockInContext(ctx, f->fn, "facc.done");
+    LLVMBuildBr(b, l->head);
+    LLVMPositionBuilderAtEnd(b, l->head);
+    l->iv = LLVMBuildPhi(b, f->i64, "iv");
+    LLVMValueRef z64 = i64c(f, 0);
+    LLVMAddIncoming(l->iv, &z64, &pre, 1);
+    for (int32_t r = 0; r < mr; r++)
+        for (int32_t v = 0; v < FC_NV; v++) {
+            l->acc[r][v] = LLVMBuildPhi(b, qc_cpu_vt(f, d->L), "facc");
+            LLVMAddIncoming(l->acc[r][v], &init[r][v], &pre, 1);
+        }
+}
+
+/* Closes the loop after `count` iterations with next[][] as the new sums. */
+static void acc_loop_end(qc_cpu_fn *f, int32_t mr, facc_loop *l, LLVMValueRef next[][FC_NV],
+                         LLVMValueRef count) {
+    LLVMBuilderRef b = f->b;
+    LLVMValueRef i1 = add(f, l->iv, i64c(f, 1));
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
+    LLVMAddIncoming(l->iv, &i1, &latch, 1);
+    for (int32_t r = 0; r < mr; r++)
+        for (int32_t v = 0; v < FC_NV; v++) LLVMAddIncoming(l->acc[r][v], &next[r][v], &latch, 1);
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, i1, count, ""), l->head, l->done);
+    LLVMPositionBuilderAtEnd(b, l->done);
+}
+
 /* Stores tile accumulators (acc[r][v], filters t*MR + r of the group);
  * `final` adds the bias and runs the epilogue. */
 static void store_tile(fctx *c, const fblock *bl, LLVMValueRef t, int32_t mr,
@@ -413,7 +453,6 @@ static void emit_tile(fctx *c, const fblock *bl, LLVMValueRef t, int32_t mr, LLV
     const fconv *d = c->d;
     LLVMBuilderRef b = f->b;
     LLVMContextRef ctx = f->cg->ctx;
-    LLVMTypeRef vt = qc_cpu_vt(f, d->L);
     LLVMValueRef wt = qc_cpu_gep(f, f->f32, f->packed,
                                  mul(f, add(f, mul(f, add(f, mul(f, bl->g, i64c(f, d->NT)), t), i64c(f, d->K)),
                                             mul(f, c0, i64c(f, d->T))),
@@ -433,20 +472,9 @@ static void emit_tile(fctx *c, const fblock *bl, LLVMValueRef t, int32_t mr, LLV
 
     /* k loop over the chunk, accumulators as phis */
     LLVMValueRef nk = mul(f, cc, i64c(f, d->T));
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(b);
-    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(ctx, f->fn, "fk");
-    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(ctx, f->fn, "fkdone");
-    LLVMBuildBr(b, head);
-    LLVMPositionBuilderAtEnd(b, head);
-    LLVMValueRef kk = LLVMBuildPhi(b, f->i64, "kk");
-    LLVMValueRef z64 = i64c(f, 0);
-    LLVMAddIncoming(kk, &z64, &pre, 1);
-    LLVMValueRef acc[12][FC_NV], next[12][FC_NV];
-    for (int32_t r = 0; r < mr; r++)
-        for (int32_t v = 0; v < FC_NV; v++) {
-            acc[r][v] = LLVMBuildPhi(b, vt, "facc");
-            LLVMAddIncoming(acc[r][v], &init[r][v], &pre, 1);
-        }
+    facc_loop kl;
+    acc_loop_begin(f, d, mr, init, "fk", &kl);
+    LLVMValueRef kk = kl.iv, next[12][FC_NV];
     LLVMValueRef bv[FC_NV];
     for (int32_t v = 0; v < FC_NV; v++) {
         if (d->mode == FC_POINTWISE) {
@@ -459,15 +487,9 @@ static void emit_tile(fctx *c, const fblock *bl, LLVMValueRef t, int32_t mr, LLV
     LLVMValueRef wk = mul(f, kk, i64c(f, d->MR));
     for (int32_t r = 0; r < mr; r++) {
         LLVMValueRef a = qc_cpu_splat(f, d->L, qc_cpu_loadf(f, 1, wt, add(f, wk, i64c(f, r))));
-        for (int32_t v = 0; v < FC_NV; v++) next[r][v] = qc_cpu_madd(f, a, bv[v], acc[r][v]);
+        for (int32_t v = 0; v < FC_NV; v++) next[r][v] = qc_cpu_madd(f, a, bv[v], kl.acc[r][v]);
     }
-    LLVMValueRef k1 = add(f, kk, i64c(f, 1));
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
-    LLVMAddIncoming(kk, &k1, &latch, 1);
-    for (int32_t r = 0; r < mr; r++)
-        for (int32_t v = 0; v < FC_NV; v++) LLVMAddIncoming(acc[r][v], &next[r][v], &latch, 1);
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, k1, nk, ""), head, done);
-    LLVMPositionBuilderAtEnd(b, done);
+    acc_loop_end(f, mr, &kl, next, nk);
 
     if (!chunked) {
         store_tile(c, bl, t, mr, next, true);
@@ -490,31 +512,19 @@ static void emit_tile(fctx *c, const fblock *bl, LLVMValueRef t, int32_t mr, LLV
 
 /* The direct variant: the group's mr (= Mg <= MR) filters over all Cg
  * channels, each channel's T taps unrolled and loaded from X as the
- * multiply-adds need them (their masks depend on the tap only, so they are
- * loop-invariant across channels). */
+ * multiply-adds need them. */
 static void emit_direct(fctx *c, const fblock *bl, int32_t mr) {
     qc_cpu_fn *f = c->f;
     const fconv *d = c->d;
-    LLVMBuilderRef b = f->b;
-    LLVMContextRef ctx = f->cg->ctx;
-    LLVMTypeRef vt = qc_cpu_vt(f, d->L);
     LLVMValueRef wg = qc_cpu_gep(f, f->f32, f->packed, mul(f, bl->g, i64c(f, d->K * d->MR)));
-    LLVMValueRef zero = qc_cpu_fconst(f, d->L, 0.0);
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(b);
-    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(ctx, f->fn, "fd");
-    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(ctx, f->fn, "fddone");
-    LLVMBuildBr(b, head);
-    LLVMPositionBuilderAtEnd(b, head);
-    LLVMValueRef ch = LLVMBuildPhi(b, f->i64, "ch");
-    LLVMValueRef z64 = i64c(f, 0);
-    LLVMAddIncoming(ch, &z64, &pre, 1);
-    LLVMValueRef acc[12][FC_NV], cur[12][FC_NV];
+    LLVMValueRef zero = qc_cpu_fconst(f, d->L, 0.0), init[12][FC_NV], cur[12][FC_NV];
     for (int32_t r = 0; r < mr; r++)
-        for (int32_t v = 0; v < FC_NV; v++) {
-            acc[r][v] = LLVMBuildPhi(b, vt, "facc");
-            LLVMAddIncoming(acc[r][v], &zero, &pre, 1);
-            cur[r][v] = acc[r][v];
-        }
+        for (int32_t v = 0; v < FC_NV; v++) init[r][v] = zero;
+    facc_loop cl;
+    acc_loop_begin(f, d, mr, init, "fd", &cl);
+    LLVMValueRef ch = cl.iv;
+    for (int32_t r = 0; r < mr; r++)
+        for (int32_t v = 0; v < FC_NV; v++) cur[r][v] = cl.acc[r][v];
     LLVMValueRef xc = qc_cpu_gep(f, f->f32, bl->xg, mul(f, ch, i64c(f, d->HW)));
     LLVMValueRef wc = qc_cpu_gep(f, f->f32, wg, mul(f, ch, i64c(f, d->T * d->MR)));
     for (int64_t t = 0; t < d->T; t++) {
@@ -526,13 +536,7 @@ static void emit_direct(fctx *c, const fblock *bl, int32_t mr) {
             for (int32_t v = 0; v < FC_NV; v++) cur[r][v] = qc_cpu_madd(f, a, xv[v], cur[r][v]);
         }
     }
-    LLVMValueRef c1 = add(f, ch, i64c(f, 1));
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
-    LLVMAddIncoming(ch, &c1, &latch, 1);
-    for (int32_t r = 0; r < mr; r++)
-        for (int32_t v = 0; v < FC_NV; v++) LLVMAddIncoming(acc[r][v], &cur[r][v], &latch, 1);
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, c1, i64c(f, d->Cg), ""), head, done);
-    LLVMPositionBuilderAtEnd(b, done);
+    acc_loop_end(f, mr, &cl, cur, i64c(f, d->Cg));
     store_tile(c, bl, i64c(f, 0), mr, cur, true);
 }
 

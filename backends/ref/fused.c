@@ -25,22 +25,32 @@ static void apply_clamp(const qc_node *n, qc_tensor *y) {
     }
 }
 
+/* The int32 accumulator of the float / requantized forms: output 0's
+ * shape, i32, malloc'd (the caller frees acc->data). */
+static qc_status alloc_acc(const qc_ref_args *a, qc_tensor *acc) {
+    const qc_tensor *y = &a->out[0];
+    int64_t n = qk_numel(y);
+    if ((uint64_t)n > SIZE_MAX / sizeof(int32_t) - 1)
+        return qc_node_error(a->node, QC_ERR_NOMEM, "output too large");
+    *acc = (qc_tensor){.desc = y->desc};
+    acc->desc.dtype = QC_I32;
+    acc->data = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    return acc->data ? NULL : qc_node_error(a->node, QC_ERR_NOMEM, "out of memory");
+}
+
 /* Float output (no y_scale): ConvInteger's accumulation, the i32 bias, then
  * y = float(acc) * (x_scale * w_scale[m]) — qc.QGemm's float form, per
  * output channel. */
 static qc_status ref_qconv_float(const qc_ref_args *a) {
     qc_tensor *y = &a->out[0];
     int64_t n = qk_numel(y);
-    if ((uint64_t)n > SIZE_MAX / sizeof(int32_t) - 1)
-        return qc_node_error(a->node, QC_ERR_NOMEM, "output too large");
-    qc_tensor acc = {.desc = y->desc};
-    acc.desc.dtype = QC_I32;
-    acc.data = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
-    if (!acc.data) return qc_node_error(a->node, QC_ERR_NOMEM, "out of memory");
+    qc_tensor acc;
+    qc_status st = alloc_acc(a, &acc);
+    if (st) return st;
     /* ConvInteger(x, w, x_zero_point, w_zero_point) */
     qc_tensor ci_in[4] = {*qk_in(a, 0), *qk_in(a, 3), *qk_in(a, 2), *qk_in(a, 5)};
     qc_ref_args ci = {.node = a->node, .n_in = 4, .in = ci_in, .n_out = 1, .out = &acc};
-    qc_status st = qc_ref_conv_integer(&ci);
+    st = qc_ref_conv_integer(&ci);
     const int32_t *accv = acc.data;
     const qc_tensor *sx = qk_in(a, 1), *sw = qk_in(a, 4), *bias = qk_in(a, 8);
     int64_t m = y->desc.rank > 1 ? y->desc.dims[1] : 1, plane = 1;
@@ -69,16 +79,13 @@ static qc_status ref_qconv(const qc_ref_args *a) {
 static qc_status ref_qgemm(const qc_ref_args *a) {
     qc_tensor *y = &a->out[0];
     int64_t n = qk_numel(y);
-    if ((uint64_t)n > SIZE_MAX / sizeof(int32_t) - 1)
-        return qc_node_error(a->node, QC_ERR_NOMEM, "output too large");
-    qc_tensor acc = {.desc = y->desc};
-    acc.desc.dtype = QC_I32;
-    acc.data = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
-    if (!acc.data) return qc_node_error(a->node, QC_ERR_NOMEM, "out of memory");
+    qc_tensor acc;
+    qc_status st = alloc_acc(a, &acc);
+    if (st) return st;
     /* MatMulInteger(A, B, a_zero_point, b_zero_point) */
     qc_tensor mi_in[4] = {*qk_in(a, 0), *qk_in(a, 3), *qk_in(a, 2), *qk_in(a, 5)};
     qc_ref_args mi = {.node = a->node, .n_in = 4, .in = mi_in, .n_out = 1, .out = &acc};
-    qc_status st = qc_ref_matmul_integer(&mi);
+    st = qc_ref_matmul_integer(&mi);
     const int32_t *accv = acc.data;
     const qc_tensor *sa = qk_in(a, 1), *sb = qk_in(a, 4), *bias = qk_in(a, 8);
     /* float output (no y_scale): y = float(acc) * (a_scale * b_scale), the
