@@ -502,22 +502,20 @@ static qc_status open_session(const run_opts *o, qc_runtime **rt, qc_model **m,
     return st;
 }
 
-/* A .qcir / .onnx model on a device other than ref: compiled in memory for
- * that device (optimize -> the device's lowering -> JIT load, as `qcomp
- * bench` does) and run through the runtime. Its own copy of the graph is
- * optimized; the caller's stays as imported for the I/O checks. */
-static qc_status jit_session(const run_opts *o, qc_runtime **rt, qc_model **m,
+/* A .qcir / .onnx model on a device other than ref: g (as loaded) is
+ * optimized in place and compiled in memory for that device (the device's
+ * lowering, then a JIT load, as `qcomp bench` does) and runs through the
+ * runtime. Optimizing keeps the graph's inputs and outputs, which is all the
+ * caller reads of g afterwards (a .qcm's graph is the optimized one too). */
+static qc_status jit_session(const run_opts *o, qc_graph *g, qc_runtime **rt, qc_model **m,
                              qc_session **s) {
     qc_runtime_options ro;
     qc_runtime_options_init(&ro);
     ro.backend = o->backend;
     qc_status st = qc_runtime_create(&ro, rt);
-    qc_graph *g = NULL;
-    if (!st) st = qc_cli_load_model(o->model, true, &g);
     if (!st) st = qc_cli_name_file(qc_compile_optimize(g), o->model);
     if (!st) st = qc_cli_name_file(qc_compile_jit(*rt, g, m), o->model);
     if (!st) st = qc_session_create(*m, NULL, s);
-    qc_graph_destroy(g);
     return st;
 }
 
@@ -531,11 +529,11 @@ static qc_status run_model(const run_opts *o) {
     qc_runtime *rt = NULL;
     qc_model *model = NULL;
     qc_graph *g = NULL;
-    qc_status st = qcm ? open_session(o, &rt, &model, &run.session)
-                   : jit ? jit_session(o, &rt, &model, &run.session)
-                         : NULL;
+    qc_status st = qcm ? open_session(o, &rt, &model, &run.session) : NULL;
     if (!st) st = qc_cli_load_model(o->model, true, &g);
+    if (!st && jit) st = jit_session(o, g, &rt, &model, &run.session);
     if (st) {
+        qc_graph_destroy(g);
         qc_session_destroy(run.session);
         qc_model_release(model);
         qc_runtime_destroy(rt);
