@@ -144,6 +144,9 @@ qc_status qc_i8_zero_point(const qc_graph *g, const qc_node *n, int32_t i, const
                            int64_t vec, int32_t **zp, int64_t *count);
 /* act_min / act_max attrs (full int32 range when absent). */
 qc_status qc_i8_clamp_attrs(const qc_node *n, int32_t *amin, int32_t *amax);
+/* The float-output form of qc.QGemm / qc.QConv (qdq_fold rule 3c): f32 y,
+ * y_scale and y_zero_point absent; y = float(acc) * a_scale * b_scale. */
+bool qc_i8_float_output(const qc_graph *g, const qc_node *n);
 
 /* qc_cpu_gen_qgemm with an explicit tile (NULL: the target's best); the
  * benchmark uses it to compare tiles. */

@@ -296,7 +296,7 @@ qc_status qc_cpu_gen_qconv_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     if (!wv || (wv->type.dtype != QC_U8 && wv->type.dtype != QC_I8))
         return qc_node_error(nd, QC_ERR_UNSUPPORTED, "w must be a constant u8/i8 tensor");
     /* qc.QConv without y_scale: float output (qdq_fold rule 3c) */
-    bool fout = nd->op == QC_OP_QCONV && yt->dtype == QC_F32 && nd->in[6] < 0 && nd->in[7] < 0;
+    bool fout = qc_i8_float_output(g, nd);
     if (yt->dtype != QC_U8 && yt->dtype != QC_I8 && !fout)
         return qc_node_error(nd, QC_ERR_UNSUPPORTED, "y must be u8, i8 or f32 (no y_scale)");
     conv_plan p = {.esize = fout ? 4 : 1};

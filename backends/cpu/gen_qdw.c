@@ -142,13 +142,8 @@ static void requant_store_n(const dctx *c, LLVMValueRef acc, LLVMValueRef mult, 
     LLVMTypeRef vf = qc_cpu_vt(f, w);
     LLVMValueRef x = LLVMBuildFMul(f->b, LLVMBuildSIToFP(f->b, acc, vf, ""), qc_cpu_splat(f, w, mult), "");
     if (d->fout) {   /* y = float(acc) * x_scale * w_scale[c], as the ref's float form */
-        LLVMValueRef p = qc_cpu_gep(f, f->f32, yr, ow);
-        if (lanes >= w) {
-            LLVMSetAlignment(LLVMBuildStore(f->b, x, p), 4);
-        } else {
-            LLVMValueRef args[4] = {x, p, qc_cpu_i32(f, 4), qc_cpu_mask(f, w, (int32_t)lanes)};
-            qc_cpu_intrin2(f, "llvm.masked.store", vf, f->ptr, args, 4);
-        }
+        if (lanes >= w) qc_cpu_storef(f, w, yr, ow, x);
+        else qc_cpu_storef_masked(f, w, yr, ow, x, qc_cpu_mask(f, w, (int32_t)lanes));
         return;
     }
     x = qc_cpu_intrin(f, "llvm.roundeven", vf, &x, 1);
@@ -387,7 +382,7 @@ static qc_status analyze(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, dw 
     if (group < 2 || group != d->C || wv->type.dims[0] != d->C || wv->type.dims[1] != 1)
         return qc_error(QC_ERR_UNSUPPORTED, "not depthwise");
     /* qc.QConv without y_scale / y_zero_point: float output (qdq_fold rule 3c) */
-    d->fout = n->op == QC_OP_QCONV && yt->dtype == QC_F32 && n->in[6] < 0 && n->in[7] < 0;
+    d->fout = qc_i8_float_output(g, n);
     if ((xt->dtype != QC_U8 && xt->dtype != QC_I8) ||
         (yt->dtype != QC_U8 && yt->dtype != QC_I8 && !d->fout) ||
         (wv->type.dtype != QC_U8 && wv->type.dtype != QC_I8))

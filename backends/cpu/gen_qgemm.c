@@ -64,6 +64,11 @@ qc_status qc_i8_clamp_attrs(const qc_node *n, int32_t *amin, int32_t *amax) {
     return NULL;
 }
 
+bool qc_i8_float_output(const qc_graph *g, const qc_node *n) {
+    return (n->op == QC_OP_QGEMM || n->op == QC_OP_QCONV) && n->n_in >= 8 && n->n_out == 1 &&
+           g->values[n->out[0]].type.dtype == QC_F32 && n->in[6] < 0 && n->in[7] < 0;
+}
+
 /* ---- the driver ---------------------------------------------------------------- */
 
 /* kernel(kargs, begin, end): rows [begin, end) in blocks of mr; the last
@@ -140,7 +145,7 @@ qc_status qc_cpu_gen_qgemm_tile(qc_cpu_cg *cg, const qc_graph *g, int32_t node, 
     if (!bv || bv->type.rank != 2 || (bv->type.dtype != QC_U8 && bv->type.dtype != QC_I8))
         return qc_node_error(nd, QC_ERR_UNSUPPORTED, "b must be a constant 2-D u8/i8 matrix");
     /* qc.QGemm without y_scale: float output (qdq_fold rule 3c) */
-    bool fout = nd->op == QC_OP_QGEMM && yt->dtype == QC_F32 && nd->in[6] < 0 && nd->in[7] < 0;
+    bool fout = qc_i8_float_output(g, nd);
     if (mmi ? yt->dtype != QC_I32 : yt->dtype != QC_U8 && yt->dtype != QC_I8 && !fout)
         return qc_node_error(nd, QC_ERR_UNSUPPORTED, "y must be %s",
                              mmi ? "i32" : "u8, i8 or f32 (no y_scale)");
