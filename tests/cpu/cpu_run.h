@@ -6,6 +6,7 @@
 #define QC_TESTS_CPU_RUN_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,30 @@ static inline int32_t qc_test_cpu_generated_nodes(const void *img, size_t len) {
     qc_cpu_ktable_free(&t);
     qc_model_data_free(m);
     return n;
+}
+
+/* Compiles g for the cpu target (this host) and copies into out the variant
+ * text of its last generated kernel whose text contains `part` (NULL: any),
+ * or "" if none: which kernel a case got. Returns the compile error. */
+static inline qc_status qc_test_cpu_variant(const qc_graph *g, const char *part, char *out,
+                                            size_t cap) {
+    qc_compile_options co;
+    qc_compile_options_init(&co);
+    co.targets = "cpu";
+    void *img = NULL;
+    size_t len = 0;
+    out[0] = 0;
+    qc_status st = qc_compile_to_memory_opts(g, &co, &img, &len);
+    qc_model_data *m = NULL;
+    qc_cpu_ktable t = {0};
+    if (!st && !qc_model_data_parse(img, len, true, "case", &m) && !qc_cpu_ktable_parse(m, &t))
+        for (int32_t i = 0; i < t.n; i++)
+            if (t.e[i].kind == QC_CPU_KT_GENERATED && (!part || strstr(t.e[i].text, part)))
+                snprintf(out, cap, "%s", t.e[i].text);
+    qc_cpu_ktable_free(&t);
+    qc_model_data_free(m);
+    free(img);
+    return st;
 }
 
 /* Whether this host can run code generated for `cpu` (NULL / "native":

@@ -175,26 +175,6 @@ static qc_graph *make_conv(fcase *c) {
     return g;
 }
 
-/* The kernel variant of the conv in g's cpu kernel table ("" if none). */
-static void variant_of(const qc_graph *g, char *out, size_t cap) {
-    qc_compile_options co;
-    qc_compile_options_init(&co);
-    co.targets = "cpu";
-    void *img = NULL;
-    size_t len = 0;
-    out[0] = 0;
-    CHECK_OK(qc_compile_to_memory_opts(g, &co, &img, &len));
-    qc_model_data *m = NULL;
-    qc_cpu_ktable t = {0};
-    if (img && !qc_model_data_parse(img, len, true, "case", &m) && !qc_cpu_ktable_parse(m, &t))
-        for (int32_t i = 0; i < t.n; i++)
-            if (t.e[i].kind == QC_CPU_KT_GENERATED && strstr(t.e[i].text, "conv f32"))
-                snprintf(out, cap, "%s", t.e[i].text);
-    qc_cpu_ktable_free(&t);
-    qc_model_data_free(m);
-    free(img);
-}
-
 /* Sum over output (n, m, oh, ow)'s window of |x w|: the scale of its fp32
  * rounding error. */
 static double window_abs(const fcase *c, const float *x, int64_t n, int64_t m, int64_t oh, int64_t ow) {
@@ -221,7 +201,7 @@ static void run_case(int iter) {
     qc_graph *g = make_conv(&c);
     CHECK_OK(qc_compile_optimize(g));
     char got_kernel[256];
-    variant_of(g, got_kernel, sizeof got_kernel);
+    CHECK_OK(qc_test_cpu_variant(g, "conv f32", got_kernel, sizeof got_kernel));
     if (getenv("FCONV_DEBUG")) fprintf(stderr, "case %d: %s [%s]\n", iter, got_kernel, c.desc);
     EXPECT(strstr(got_kernel, c.want_mode), "case %d (%s): ran '%s', not the %s kernel", iter, c.desc,
            got_kernel, c.want_mode);

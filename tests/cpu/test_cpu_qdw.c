@@ -130,24 +130,10 @@ static qc_graph *make_dw(char *desc, size_t dlen, const char **variant_want) {
 /* Whether g's cpu kernel table has the depthwise kernel; *vnni: its
  * vpdpbusd variant. */
 static bool ran_depthwise(const qc_graph *g, bool *vnni) {
-    qc_compile_options co;
-    qc_compile_options_init(&co);
-    co.targets = "cpu";
-    void *img = NULL;
-    size_t len = 0;
-    bool ok = false;
-    CHECK_OK(qc_compile_to_memory_opts(g, &co, &img, &len));
-    qc_model_data *m = NULL;
-    qc_cpu_ktable t = {0};
-    if (img && !qc_model_data_parse(img, len, true, "case", &m) && !qc_cpu_ktable_parse(m, &t))
-        for (int32_t i = 0; i < t.n; i++) {
-            ok |= strstr(t.e[i].text, "qdepthwise") != NULL;
-            *vnni |= strstr(t.e[i].text, "vpdpbusd") != NULL;
-        }
-    qc_cpu_ktable_free(&t);
-    qc_model_data_free(m);
-    free(img);
-    return ok;
+    char kernel[256];
+    CHECK_OK(qc_test_cpu_variant(g, "qdepthwise", kernel, sizeof kernel));
+    *vnni = strstr(kernel, "vpdpbusd") != NULL;
+    return kernel[0] != 0;
 }
 
 static int vnni_cases;

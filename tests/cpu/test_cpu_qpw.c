@@ -147,32 +147,13 @@ static qc_graph *make_pw(char *desc, size_t dlen, const char **want) {
     return g;
 }
 
-/* The kernel variant of g's one node in its cpu kernel table ("" if none). */
-static void variant_of(const qc_graph *g, char *out, size_t cap) {
-    qc_compile_options co;
-    qc_compile_options_init(&co);
-    co.targets = "cpu";
-    void *img = NULL;
-    size_t len = 0;
-    out[0] = 0;
-    CHECK_OK(qc_compile_to_memory_opts(g, &co, &img, &len));
-    qc_model_data *m = NULL;
-    qc_cpu_ktable t = {0};
-    if (img && !qc_model_data_parse(img, len, true, "case", &m) && !qc_cpu_ktable_parse(m, &t))
-        for (int32_t i = 0; i < t.n; i++)
-            if (t.e[i].kind == QC_CPU_KT_GENERATED) snprintf(out, cap, "%s", t.e[i].text);
-    qc_cpu_ktable_free(&t);
-    qc_model_data_free(m);
-    free(img);
-}
-
 static void run_case(int iter, bool vnni) {
     char desc[512];
     const char *want_kernel = NULL;
     qc_graph *g = make_pw(desc, sizeof desc, &want_kernel);
     CHECK_OK(qc_compile_optimize(g));
     char got_kernel[256];
-    variant_of(g, got_kernel, sizeof got_kernel);
+    CHECK_OK(qc_test_cpu_variant(g, NULL, got_kernel, sizeof got_kernel));
     bool ours = strstr(got_kernel, "qpointwise") || strstr(got_kernel, "qdirect");
     if (getenv("QPW_DEBUG")) fprintf(stderr, "case %d: %s\n", iter, got_kernel);
     if (want_kernel && vnni)
