@@ -179,18 +179,15 @@ static qc_status analyze(const qc_cpu_cg *cg, const qc_graph *g, const qc_node *
     d->NOB = (d->OW + d->NP - 1) / d->NP;
     d->NQB = d->mode == FC_ROW ? d->OH * d->NOB : (d->Q + d->NP - 1) / d->NP;
     d->NT = (d->Mg + d->MR - 1) / d->MR;
-    if (d->mode == FC_POINTWISE) {
-        d->CC = d->Cg;
-    } else if (!(d->NT == 1 && d->T <= FC_DIRECT_TAPS)) {
-        int64_t per_c = d->T * d->NP * (int64_t)sizeof(float);
-        if (per_c > FC_SCRATCH) return unsupported("kernel window too large for the scratch");
-        d->CC = FC_SCRATCH / per_c;
-        if (d->CC > d->Cg) d->CC = d->Cg;
-    }
     /* One filter tile per group (depthwise, few filters): X' would be read
      * back once, so the taps are loaded straight into the multiply-adds */
     d->direct = d->mode != FC_POINTWISE && d->NT == 1 && d->T <= FC_DIRECT_TAPS;
-    if (d->direct) d->CC = d->Cg;
+    d->CC = d->Cg;   /* no X' (pointwise, direct): every channel in one pass */
+    if (d->mode != FC_POINTWISE && !d->direct) {
+        int64_t per_c = d->T * d->NP * (int64_t)sizeof(float);
+        if (per_c > FC_SCRATCH) return unsupported("kernel window too large for the scratch");
+        if (FC_SCRATCH / per_c < d->CC) d->CC = FC_SCRATCH / per_c;
+    }
     bool sym = xt->dims[0] == QC_DIM_SYM;
     d->n_a = sym ? 0 : xt->dims[0];
     d->n_b = sym ? 1 : 0;
