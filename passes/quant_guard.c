@@ -51,8 +51,8 @@
  * fp32 convolutions on cpu: generated (backends/cpu/gen_fconv.c) and charged
  *   the fp32 peak above like the float GEMMs. Measured single thread on an
  *   avx2-only AMD EPYC (2026-12-03, qcomp bench --threads 1, batch 1):
- *   3x3 64->64 56x56 21.6 GFLOPS, 1x1 64->64 56x56 58, 3x3 depthwise 128
- *   28x28 3.7 — below the peak, so again the float side is favoured.
+ *   3x3 64->64 56x56 32.7 GFLOPS, 1x1 64->64 56x56 74.6, 3x3 depthwise 128
+ *   28x28 6.8 — below the peak, so again the float side is favoured.
  * Q/DQ elements per ns: avx512 9.7, measured (docs/benchmarks.md seed FNN
  *   per-node profile: QuantizeLinear of 1000x200 f32 in 10.3 us on 2
  *   threads); avx2 / avxvnni 4.85 (half the lanes); sse2 1.5 (a quarter of
