@@ -5,14 +5,13 @@
  * Numerics are backends/ref/quant.c's qlinear_binary step for step, so the
  * result is bit-identical: each operand dequantized as
  * (float)(q - zp) * scale (ir/quant.h qc_dequantize: the difference is an
- * exact small integer), one fp32 add or multiply, then qc_quantize: a real
- * fp32 divide by C_scale (not a multiply by its reciprocal, which rounds
- * differently), rint (round half to even in the default FP environment),
- * NaN -> 0, saturate against lo - zp / hi - zp, + zp, then the optional
- * act_min / act_max clamp (a Relu / Clip qdq_fold folded in). Plain fadd/fmul/fdiv
- * without fast-math flags: LLVM never contracts them into an FMA. Scales and
- * zero points are read from the node's inputs at run time, so they need not
- * be constants.
+ * exact small integer), one fp32 add or multiply, then qc_quantize
+ * (quantize.h: x / C_scale rounded exactly as the fp32 divide rounds, rint,
+ * NaN -> 0, saturate, + zp) into the output range narrowed by act_min /
+ * act_max (a Relu / Clip qdq_fold folded in). Plain fadd/fmul without
+ * fast-math flags: LLVM never contracts them into an FMA. Scales and zero
+ * points are read from the node's inputs at run time, so they need not be
+ * constants (a non-constant C_scale keeps the divide).
  *
  * Iteration: the output shape is collapsed to the fewest dims (size-1 dims
  * dropped, neighbours merged where both operands broadcast the same way),
@@ -26,6 +25,7 @@
 #include <string.h>
 
 #include "backends/cpu/ir_util.h"
+#include "backends/cpu/quantize.h"
 #include "ir/dtype.h"
 
 #define QE_MAX_DIMS QC_MAX_RANK
@@ -158,6 +158,7 @@ typedef struct qe_ctx {
     const qelem *q;
     LLVMValueRef sa, sb, sc;       /* f32 scales */
     LLVMValueRef za, zb, zc;       /* i32 zero points */
+    qc_cpu_quantizer qz;           /* the output's: sc, zc, [lo, hi] */
 } qe_ctx;
 
 static LLVMTypeRef ivt(LLVMTypeRef el, int32_t w) {
@@ -209,25 +210,14 @@ static LLVMValueRef operand(qe_ctx *c, int32_t w, LLVMValueRef base, bool runs, 
 }
 
 /* qc_quantize(r, sc, zc, lo, hi) on w lanes, stored as 8 bits at base + j.
- * The act_min / act_max clamp after it is the same select with narrower
+ * The act_min / act_max clamp after it is the same clamp with narrower
  * bounds: they lie inside the type's range, so clamp(Q(r), amin, amax) is
  * amin where r <= amin - zp, amax where r >= amax - zp, else r + zp. */
 static void quantize_store(qe_ctx *c, int32_t w, LLVMValueRef r, LLVMValueRef base,
                            LLVMValueRef j) {
     qc_cpu_fn *f = c->f;
-    LLVMBuilderRef b = f->b;
-    r = LLVMBuildFDiv(b, r, qc_cpu_splat(f, w, c->sc), "");
-    r = qc_cpu_intrin(f, "llvm.rint", LLVMTypeOf(r), &r, 1);
-    LLVMValueRef nan = LLVMBuildFCmp(b, LLVMRealUNO, r, r, "");
-    r = LLVMBuildSelect(b, nan, qc_cpu_fconst(f, w, 0.0), r, "");
-    LLVMValueRef zpv = splat_any(f, w, c->zc);
-    LLVMValueRef zpf = LLVMBuildSIToFP(b, zpv, LLVMTypeOf(r), "");
-    LLVMValueRef lo = LLVMBuildFSub(b, qc_cpu_fconst(f, w, c->q->lo), zpf, "");
-    LLVMValueRef hi = LLVMBuildFSub(b, qc_cpu_fconst(f, w, c->q->hi), zpf, "");
-    r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLE, r, lo, ""), lo, r, "");
-    r = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGE, r, hi, ""), hi, r, "");
-    LLVMValueRef v = LLVMBuildAdd(b, LLVMBuildFPToSI(b, r, ivt(f->i32, w), ""), zpv, "");
-    LLVMValueRef st = LLVMBuildStore(b, LLVMBuildTrunc(b, v, ivt(f->i8, w), ""),
+    LLVMValueRef v = qc_cpu_quantize(f, &c->qz, w, r);
+    LLVMValueRef st = LLVMBuildStore(f->b, LLVMBuildTrunc(f->b, v, ivt(f->i8, w), ""),
                                      qc_cpu_gep(f, f->i8, base, j));
     LLVMSetAlignment(st, 1);
 }
@@ -310,6 +300,7 @@ qc_status qc_cpu_gen_qelem(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
     c.za = load_zp(&c, n, 2);
     c.zb = load_zp(&c, n, 5);
     c.zc = load_zp(&c, n, 7);
+    qc_cpu_quantizer_init(&f, &c.qz, f.vw, c.sc, g->values[n->in[6]].data, c.zc, q.lo, q.hi);
     LLVMValueRef a = qc_cpu_fn_in(&f, 0), b = qc_cpu_fn_in(&f, 3), out = qc_cpu_fn_out(&f, 0);
     qc_cpu_loop ul;
     LLVMValueRef u = qc_cpu_loop_begin(&f, &ul, f.begin, f.end, 1);
@@ -319,9 +310,10 @@ qc_status qc_cpu_gen_qelem(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cp
     k->units_a = q.batch ? 0 : q.units;
     k->units_b = q.batch ? q.units : 0;
     k->grain = (QE_GRAIN_ELEMS + q.blk - 1) / q.blk;
-    /* measured ~150-175 ps per element at x16 on znver5, bound by the
-     * vdivps the exact quantize needs (one per 16 lanes, ~5 cycles); scaled
-     * for narrower vectors; plus the per-unit index arithmetic */
+    /* measured ~150-175 ps per element at x16 on znver5 with the divide
+     * form of the quantize (one vdivps per 16 lanes); the FMA form
+     * (quantize.h) is cheaper, so this errs high; scaled for narrower
+     * vectors; plus the per-unit index arithmetic */
     k->cost_ps = qc_cpu_cost_ps(150.0 * 16.0 / f.vw * (double)q.blk + 2000.0);
     int64_t tlo, thi;
     qc_dtype_int_range(q.t, &tlo, &thi);
