@@ -19,18 +19,11 @@
 #include <stdio.h>
 
 #include "backends/cpu/ir_util.h"
+#include "backends/cpu/quantize.h"
 #include "ir/dtype.h"
 
 static LLVMTypeRef vty(LLVMTypeRef el, int32_t w) {
     return w == 1 ? el : LLVMVectorType(el, (unsigned)w);
-}
-
-static LLVMValueRef splat_any(qc_cpu_fn *f, LLVMTypeRef el, int32_t w, LLVMValueRef s) {
-    if (w == 1) return s;
-    LLVMTypeRef vt = LLVMVectorType(el, (unsigned)w);
-    LLVMValueRef v = LLVMBuildInsertElement(f->b, LLVMGetUndef(vt), s, qc_cpu_i32(f, 0), "");
-    return LLVMBuildShuffleVector(f->b, v, LLVMGetUndef(vt),
-                                  LLVMConstNull(LLVMVectorType(f->i32, (unsigned)w)), "");
 }
 
 /* ref order: if (x < lo) lo = x; if (x > hi) hi = x; */
@@ -101,38 +94,32 @@ static LLVMValueRef sat_add(qc_cpu_fn *f, int32_t w, LLVMValueRef r, LLVMValueRe
     return LLVMBuildAdd(b, LLVMBuildFPToSI(b, r, vty(f->i32, w), ""), zpv, "");
 }
 
-/* The quantize loop's invariants at one width, built before the loop (no
- * pass pipeline runs to hoist them). */
-typedef struct dqw {
-    LLVMValueRef scale, zp, flo, fhi, zero;   /* zero: i32 0 or the zp-free result */
-} dqw;
-
 typedef struct dq {
     LLVMValueRef x, y, scale, zp, zero_scale;   /* zero_scale: i1 scalar */
 } dq;
 
-static dqw dq_at(qc_cpu_fn *f, const dq *d, int32_t w) {
+/* Pass 2 over [begin, end): vector loop, scalar tail. The FMA form only runs
+ * where the caller branched on qc_cpu_quantize_scale_ok (so the scale is
+ * not 0 there); the divide form maps a zero scale to 0. */
+static void quant_loops(qc_cpu_fn *f, const dq *d, bool fast) {
     LLVMBuilderRef b = f->b;
-    dqw v;
-    v.scale = qc_cpu_splat(f, w, d->scale);
-    v.zp = splat_any(f, f->i32, w, d->zp);
-    LLVMValueRef zpf = LLVMBuildSIToFP(b, v.zp, qc_cpu_vt(f, w), "");
-    v.flo = LLVMBuildFSub(b, qc_cpu_fconst(f, w, 0.0), zpf, "");
-    v.fhi = LLVMBuildFSub(b, qc_cpu_fconst(f, w, 255.0), zpf, "");
-    v.zero = LLVMConstNull(vty(f->i32, w));
-    return v;
-}
-
-static void quant_span(qc_cpu_fn *f, const dq *d, const dqw *v, int32_t w, LLVMValueRef i) {
-    LLVMBuilderRef b = f->b;
-    LLVMValueRef x = qc_cpu_loadf(f, w, d->x, i);
-    LLVMValueRef r = LLVMBuildFDiv(b, x, v->scale, "");
-    r = qc_cpu_intrin(f, "llvm.rint", LLVMTypeOf(r), &r, 1);
-    LLVMValueRef q = sat_add(f, w, r, v->zp, v->flo, v->fhi);
-    /* scale 0: everything quantizes to 0 */
-    q = LLVMBuildSelect(b, d->zero_scale, v->zero, q, "");
-    LLVMValueRef p = qc_cpu_gep(f, f->i8, d->y, i);
-    LLVMSetAlignment(LLVMBuildStore(b, LLVMBuildTrunc(b, q, vty(f->i8, w), ""), p), 1);
+    int32_t W = f->vw;
+    qc_cpu_quantizer qz;
+    qc_cpu_quantizer_init_form(f, &qz, W, d->scale, fast, d->zp, 0, 255);
+    LLVMValueRef j = NULL;
+    qc_cpu_loop loops[2];
+    for (int32_t pass = 0; pass < 2; pass++) {
+        int32_t w = pass ? 1 : W;
+        j = qc_cpu_loop_begin(f, &loops[pass], pass ? loops[0].iv : f->begin, f->end, w);
+        LLVMValueRef q = qc_cpu_quantize(f, &qz, w, qc_cpu_loadf(f, w, d->x, j));
+        if (!fast) {   /* scale 0: everything quantizes to 0 */
+            LLVMValueRef zero = LLVMConstNull(vty(f->i32, w));
+            q = LLVMBuildSelect(b, d->zero_scale, zero, q, "");
+        }
+        LLVMValueRef p = qc_cpu_gep(f, f->i8, d->y, j);
+        LLVMSetAlignment(LLVMBuildStore(b, LLVMBuildTrunc(b, q, vty(f->i8, w), ""), p), 1);
+        qc_cpu_loop_end(f, &loops[pass]);
+    }
 }
 
 static qc_status gen_dql(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, qc_cpu_kernel *k) {
@@ -198,24 +185,26 @@ static qc_status gen_dql(qc_cpu_cg *cg, const qc_graph *g, const qc_node *n, qc_
     LLVMBuildBr(b, quant);
     LLVMPositionBuilderAtEnd(b, quant);
 
-    /* pass 2: quantize */
-    dqw vw = dq_at(&f, &d, W), v1 = dq_at(&f, &d, 1);
-    qc_cpu_loop vl;
-    LLVMValueRef j = qc_cpu_loop_begin(&f, &vl, f.begin, f.end, W);
-    quant_span(&f, &d, &vw, W, j);
-    qc_cpu_loop_end(&f, &vl);
-    qc_cpu_loop sl;
-    LLVMValueRef j1 = qc_cpu_loop_begin(&f, &sl, vl.iv, f.end, 1);
-    quant_span(&f, &d, &v1, 1, j1);
-    qc_cpu_loop_end(&f, &sl);
+    /* pass 2: quantize, in the FMA form (quantize.h) when the scale allows */
+    if (qc_cpu_quantize_has_fma(&f)) {
+        LLVMBasicBlockRef qf = LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "qfma");
+        LLVMBasicBlockRef qd = LLVMAppendBasicBlockInContext(cg->ctx, f.fn, "qdiv");
+        LLVMBuildCondBr(b, qc_cpu_quantize_scale_ok(&f, s), qf, qd);
+        LLVMPositionBuilderAtEnd(b, qf);
+        quant_loops(&f, &d, true);
+        LLVMBuildBr(b, done);
+        LLVMPositionBuilderAtEnd(b, qd);
+    }
+    quant_loops(&f, &d, false);
     LLVMBuildBr(b, done);
     LLVMPositionBuilderAtEnd(b, done);
     qc_cpu_fn_end(&f);
     k->units_a = na;
     k->units_b = nb;
     k->grain = DQL_GRAIN;
-    /* per element at x16: ~100 ps the quantize (the vector divide), ~12 the
-     * range pass (repeated per chunk) */
+    /* per element at x16: ~100 ps the quantize (measured with the divide
+     * form; the FMA form is cheaper, so this errs high), ~12 the range pass
+     * (repeated per chunk) */
     k->cost_ps = qc_cpu_cost_ps(112.0 * 16.0 / W);
     snprintf(k->variant, sizeof k->variant, "dynquant u8 x%d", (int)W);
     return NULL;

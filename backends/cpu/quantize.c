@@ -3,10 +3,21 @@
 
 #include <math.h>
 
-bool qc_cpu_quantize_fast(const qc_cpu_fn *f, float scale) {
+bool qc_cpu_quantize_has_fma(const qc_cpu_fn *f) {
     /* llvm.fma without FMA hardware is a libm call: kernels call nothing. */
-    if (!(f->cg->feat.fma || f->cg->feat.avx512f)) return false;
-    return isfinite(scale) && scale >= 0x1p-90f && scale <= 0x1p80f;
+    return f->cg->feat.fma || f->cg->feat.avx512f;
+}
+
+bool qc_cpu_quantize_fast(const qc_cpu_fn *f, float scale) {
+    return qc_cpu_quantize_has_fma(f) && isfinite(scale) && scale >= 0x1p-90f &&
+           scale <= 0x1p80f;
+}
+
+LLVMValueRef qc_cpu_quantize_scale_ok(qc_cpu_fn *f, LLVMValueRef s) {
+    LLVMBuilderRef b = f->b;
+    LLVMValueRef ge = LLVMBuildFCmp(b, LLVMRealOGE, s, LLVMConstReal(f->f32, 0x1p-90), "");
+    LLVMValueRef le = LLVMBuildFCmp(b, LLVMRealOLE, s, LLVMConstReal(f->f32, 0x1p80), "");
+    return LLVMBuildAnd(b, ge, le, "");
 }
 
 static LLVMValueRef isplat(qc_cpu_fn *f, int32_t w, LLVMValueRef s) {
@@ -32,8 +43,13 @@ static qc_cpu_qlanes lanes(qc_cpu_fn *f, int32_t w, const qc_cpu_qlanes *one) {
 
 void qc_cpu_quantizer_init(qc_cpu_fn *f, qc_cpu_quantizer *q, int32_t w, LLVMValueRef s,
                            const float *known, LLVMValueRef zp, int32_t lo, int32_t hi) {
+    qc_cpu_quantizer_init_form(f, q, w, s, known && qc_cpu_quantize_fast(f, *known), zp, lo, hi);
+}
+
+void qc_cpu_quantizer_init_form(qc_cpu_fn *f, qc_cpu_quantizer *q, int32_t w, LLVMValueRef s,
+                                bool fast, LLVMValueRef zp, int32_t lo, int32_t hi) {
     LLVMBuilderRef b = f->b;
-    q->fast = known && qc_cpu_quantize_fast(f, *known);
+    q->fast = fast && qc_cpu_quantize_has_fma(f);
     q->w = w;
     qc_cpu_qlanes *o = &q->one;
     o->s = s;

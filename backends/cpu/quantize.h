@@ -40,6 +40,11 @@ typedef struct qc_cpu_quantizer {
 
 /* Whether the FMA form applies to a scale of this value on f's target. */
 bool qc_cpu_quantize_fast(const qc_cpu_fn *f, float scale);
+/* Whether f's target has FMA (the FMA form's precondition besides the scale). */
+bool qc_cpu_quantize_has_fma(const qc_cpu_fn *f);
+/* An i1: the f32 scalar scale s is in the FMA form's range (false for NaN),
+ * for a scale known only at run time (DynamicQuantizeLinear's). */
+LLVMValueRef qc_cpu_quantize_scale_ok(qc_cpu_fn *f, LLVMValueRef s);
 
 /* Builds the invariants, at the builder's position (the kernel's entry
  * block, before any loop): s an f32 scalar, `known` its value when the scale
@@ -48,6 +53,10 @@ bool qc_cpu_quantize_fast(const qc_cpu_fn *f, float scale);
  * activation clamp; lo <= zp <= hi is not required). */
 void qc_cpu_quantizer_init(qc_cpu_fn *f, qc_cpu_quantizer *q, int32_t w, LLVMValueRef s,
                            const float *known, LLVMValueRef zp, int32_t lo, int32_t hi);
+/* The same with the form chosen by the caller: fast only where the caller's
+ * code has established qc_cpu_quantize_scale_ok and the target has FMA. */
+void qc_cpu_quantizer_init_form(qc_cpu_fn *f, qc_cpu_quantizer *q, int32_t w, LLVMValueRef s,
+                                bool fast, LLVMValueRef zp, int32_t lo, int32_t hi);
 
 /* saturate(rint(x / s) + zp) into [lo, hi] as i32 lanes; w is q->w or 1. */
 LLVMValueRef qc_cpu_quantize(qc_cpu_fn *f, const qc_cpu_quantizer *q, int32_t w, LLVMValueRef x);
