@@ -14,6 +14,7 @@
  * Environment (diagnostics and tests, read at device creation):
  *   QC_VULKAN_DEVICE=I|NAME   pick physical device I or the first whose name contains NAME
  *   QC_VULKAN_NO_INT_DOT=1    ignore shaderIntegerDotProduct (runs the unpack variants)
+ *   QC_VULKAN_NO_INT8_STORAGE=1  ignore storageBuffer8BitAccess (runs the uint32-packed variants)
  *   QC_VULKAN_VERBOSE=1       print the device, its features and where each node runs */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -156,6 +157,9 @@ static void query_caps(qc_device *d, VkPhysicalDeviceFeatures2 *f2, VkPhysicalDe
     /* QC_VULKAN_NO_INT_DOT: act as if the dot product were missing, so the
      * unpack variants are tested on devices that have it. */
     if (getenv("QC_VULKAN_NO_INT_DOT")) c->int_dot = false;
+    /* QC_VULKAN_NO_INT8_STORAGE: the same for 8-bit storage buffer access
+     * (the uint32-packed variants of the byte kernels). */
+    if (getenv("QC_VULKAN_NO_INT8_STORAGE")) c->int8_storage = false;
     c->robust = f2->features.robustBufferAccess;
 }
 
@@ -180,7 +184,7 @@ static qc_status create_device(qc_device *d) {
                                              .shaderIntegerDotProduct = d->caps.int_dot};
     VkPhysicalDeviceVulkan12Features en12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
                                              .pNext = d->caps.int_dot ? &en13 : NULL,
-                                             .storageBuffer8BitAccess = have12.storageBuffer8BitAccess,
+                                             .storageBuffer8BitAccess = d->caps.int8_storage,
                                              .shaderInt8 = have12.shaderInt8};
     VkPhysicalDeviceFeatures2 en2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &en12};
     en2.features.robustBufferAccess = have2.features.robustBufferAccess;

@@ -40,7 +40,10 @@ static bool spirv_ok(const uint8_t *p, size_t bytes, uint32_t requires) {
         if (op == 17) {   /* OpCapability */
             uint32_t cap = wc == 2 ? qc_le32(p + 4 * (i + 1)) : 0;
             bool dot = cap == 6016 || cap == 6017 || cap == 6018 || cap == 6019;
-            if (wc != 2 || (cap != 1 && !dot) || (dot && !(requires & QC_VK_REQ_INT_DOT))) return false;
+            bool b8 = cap == 4448;   /* StorageBuffer8BitAccess */
+            if (wc != 2 || (cap != 1 && !dot && !b8) || (dot && !(requires & QC_VK_REQ_INT_DOT)) ||
+                (b8 && !(requires & QC_VK_REQ_INT8_STORAGE)))
+                return false;
         }
         last = i;
         i += wc;
@@ -49,15 +52,18 @@ static bool spirv_ok(const uint8_t *p, size_t bytes, uint32_t requires) {
 }
 
 static uint32_t device_features(const qc_device *d) {
-    return d->caps.int_dot ? QC_VK_REQ_INT_DOT : 0;
+    return (d->caps.int_dot ? QC_VK_REQ_INT_DOT : 0) | (d->caps.int8_storage ? QC_VK_REQ_INT8_STORAGE : 0);
 }
 
 /* Validates the section header and tables against the model. */
 static qc_status check_section(const qc_device *d, const qc_model_data *m, const uint8_t *s, size_t len) {
     if (len < QC_VK_HEADER_SIZE) return bad(0, "%s is %lld bytes, shorter than its header", "section", (long long)len);
     if (qc_le32(s + QC_VK_H_MAGIC) != QC_VK_MAGIC) return bad(0, "%s: bad magic %#llx", "header", qc_le32(s));
-    if (qc_le32(s + QC_VK_H_VERSION) != QC_VK_VERSION)
-        return bad(QC_VK_H_VERSION, "%s: version %lld not supported", "header", qc_le32(s + QC_VK_H_VERSION));
+    /* Version 1 sections (no 8-bit storage variants) are still read. */
+    uint32_t version = qc_le32(s + QC_VK_H_VERSION);
+    if (version < 1 || version > QC_VK_VERSION)
+        return bad(QC_VK_H_VERSION, "%s: version %lld not supported", "header", version);
+    uint32_t req_known = version >= 2 ? QC_VK_REQ_ALL : QC_VK_REQ_INT_DOT;
     for (uint32_t i = QC_VK_H_RESERVED; i < QC_VK_HEADER_SIZE; i++)
         if (s[i]) return bad(i, "%s: reserved byte %lld not 0", "header", i);
     uint32_t nn = qc_le32(s + QC_VK_H_N_NODES), ns = qc_le32(s + QC_VK_H_N_SHADERS);
@@ -79,7 +85,7 @@ static qc_status check_section(const qc_device *d, const qc_model_data *m, const
         size_t at = so + (size_t)i * QC_VK_SHADER_SIZE;
         size_t off = qc_le32(r), bytes = qc_le32(r + 4);
         uint32_t local = qc_le32(r + 8), req = qc_le32(r + 12);
-        if (req & ~(uint32_t)QC_VK_REQ_ALL) return bad(at + 12, "%s: unknown feature bits %#llx", "shader", req);
+        if (req & ~req_known) return bad(at + 12, "%s: unknown feature bits %#llx", "shader", req);
         /* The modules tile the area after the tables in order, so a damaged
          * offset or length cannot make a module out of another's middle. */
         if (off != spirv_at || off % 4 || !range_ok(off, bytes, len) || off + bytes > co ||
@@ -87,7 +93,6 @@ static qc_status check_section(const qc_device *d, const qc_model_data *m, const
             return bad(at, "%s %lld: not a well-formed SPIR-V module inside the section", "shader", i);
         if (local == 0 || local > d->caps.max_local_x || local > d->caps.max_invocations)
             return bad(at + 8, "%s: local size %lld not supported by the device", "shader", local);
-        if (req & ~(uint32_t)QC_VK_REQ_ALL) return bad(at + 12, "%s: unknown feature bits %#llx", "shader", req);
         spirv_at = off + bytes;
     }
     if (ns && (co < spirv_at || co - spirv_at >= QC_VK_CONST_ALIGN))
@@ -220,11 +225,12 @@ qc_status qc_vk_model_create(qc_device *d, const qc_model_data *m, vk_model **ou
         for (int32_t i = 0; i < m->n_nodes; i++) {
             const uint8_t *k = vm->sec ? vm->sec + ko + (size_t)i * QC_VK_KERNEL_SIZE : NULL;
             const qc_op_info *oi = qc_op_get_info(m->nodes[i].op);
-            if (vm->variant[i] >= 0)
-                fprintf(stderr, "vulkan: node %d '%s' (%s): shader %d%s\n", (int)i, m->nodes[i].name ? m->nodes[i].name : "?",
-                        oi->name, (int)vm->variant[i],
-                        qc_le32(vm->sec + so + (size_t)vm->variant[i] * QC_VK_SHADER_SIZE + 12) & QC_VK_REQ_INT_DOT
-                            ? " (int8 dot product)" : "");
+            if (vm->variant[i] >= 0) {
+                uint32_t req = qc_le32(vm->sec + so + (size_t)vm->variant[i] * QC_VK_SHADER_SIZE + 12);
+                fprintf(stderr, "vulkan: node %d '%s' (%s): shader %d%s%s\n", (int)i, m->nodes[i].name ? m->nodes[i].name : "?",
+                        oi->name, (int)vm->variant[i], req & QC_VK_REQ_INT_DOT ? " (int8 dot product)" : "",
+                        req & QC_VK_REQ_INT8_STORAGE ? " (8-bit storage)" : "");
+            }
             else
                 fprintf(stderr, "vulkan: node %d '%s' (%s): ref kernel (%s)\n", (int)i,
                         m->nodes[i].name ? m->nodes[i].name : "?", oi->name,

@@ -59,6 +59,36 @@ qc_status qc_vk_add_const(vk_builder *b, const void *data, size_t bytes, uint32_
     return NULL;
 }
 
+bool qc_vk_count_linear(const qc_type *t, int64_t *a, int64_t *b) {
+    int64_t n = 1;
+    bool sym = false;
+    for (int32_t d = 0; d < t->rank; d++) {
+        if (t->dims[d] == QC_DIM_SYM) sym = true;
+        else n *= t->dims[d];
+        if (n > (1 << 30)) return false;
+    }
+    *a = sym ? 0 : n;
+    *b = sym ? n : 0;
+    return true;
+}
+
+void qc_vk_glsl_head(vk_text *t, bool b8, uint32_t n_push) {
+    qc_vk_text_add(t, "#version 450\n");
+    if (b8) qc_vk_text_add(t, "#extension GL_EXT_shader_8bit_storage : require\n");
+    qc_vk_text_add(t,
+                   "layout(local_size_x_id = 0) in;\n"
+                   "layout(std430, binding = 0) buffer Arena { uint w[]; } arena;\n");
+    /* A second view of the same buffer: byte loads/stores, so parallel
+     * invocations writing neighbouring bytes do not race. */
+    if (b8) qc_vk_text_add(t, "layout(std430, binding = 0) buffer Arena8 { uint8_t b[]; } arena8;\n");
+    qc_vk_text_add(t,
+                   "layout(std430, binding = 1) readonly buffer Consts { uint w[]; } cst;\n"
+                   "layout(push_constant) uniform P { uint p[%u]; } pc;\n"
+                   "#define QC_GID (gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * "
+                   "gl_WorkGroupSize.x)\n",
+                   n_push ? n_push : 1);
+}
+
 static qc_status gen_node(vk_builder *b, int32_t i) {
     vk_kernel *k = &b->kernels[i];
     *k = (vk_kernel){.mode = QC_VK_MODE_REF, .reason = QC_VK_FB_OP};
@@ -68,6 +98,21 @@ static qc_status gen_node(vk_builder *b, int32_t i) {
     case QC_OP_MATMUL:
     case QC_OP_FUSED_GEMM:
     case QC_OP_FUSED_MATMUL: return qc_vk_gen_gemm(b, i);
+    case QC_OP_QUANTIZE_LINEAR:
+    case QC_OP_DEQUANTIZE_LINEAR: return qc_vk_gen_qdq(b, i);
+    case QC_OP_RELU:
+    case QC_OP_LEAKY_RELU:
+    case QC_OP_SIGMOID:
+    case QC_OP_TANH:
+    case QC_OP_ABS:
+    case QC_OP_NEG:
+    case QC_OP_EXP:
+    case QC_OP_SQRT:
+    case QC_OP_CLIP:
+    case QC_OP_ADD:
+    case QC_OP_SUB:
+    case QC_OP_MUL:
+    case QC_OP_DIV: return qc_vk_gen_ew(b, i);
     default: return NULL;
     }
 }

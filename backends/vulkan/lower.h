@@ -59,6 +59,10 @@ void qc_vk_push_value(vk_kernel *k, int32_t value);
  * never "unsupported". (lower_gemm.c) */
 qc_status qc_vk_gen_qgemm(vk_builder *b, int32_t node);
 qc_status qc_vk_gen_gemm(vk_builder *b, int32_t node);
+/* QuantizeLinear / DequantizeLinear (lower_qdq.c). */
+qc_status qc_vk_gen_qdq(vk_builder *b, int32_t node);
+/* fp32 unary and broadcasting binary elementwise ops (lower_ew.c). */
+qc_status qc_vk_gen_ew(vk_builder *b, int32_t node);
 
 /* Growable text for generated GLSL. */
 typedef struct vk_text {
@@ -71,5 +75,15 @@ void qc_vk_text_add(vk_text *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+
+/* The element count of t as a + b * batch (every symbolic dim is the
+ * batch); false when it does not fit 32-bit shader indexing. */
+bool qc_vk_count_linear(const qc_type *t, int64_t *a, int64_t *b);
+
+/* The common head of an elementwise-style shader: version, bindings
+ * (binding 0 the arena as uint words, and with b8 also as uint8_t bytes
+ * through GL_EXT_shader_8bit_storage; binding 1 the constants), n_push
+ * uint32 push constants pc.p[], and QC_GID, the flat invocation index. */
+void qc_vk_glsl_head(vk_text *t, bool b8, uint32_t n_push);
 
 #endif

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define QC_VK_MAGIC 0x4b564351u          /* "QCVK" */
-#define QC_VK_VERSION 1u
+#define QC_VK_VERSION 2u            /* 2: QC_VK_REQ_INT8_STORAGE; the loader still reads 1 */
 #define QC_VK_HEADER_SIZE 64u
 #define QC_VK_KERNEL_SIZE 432u
 #define QC_VK_SHADER_SIZE 16u
@@ -71,7 +71,8 @@ enum {
  * constant 0 of the module. */
 enum {
     QC_VK_REQ_INT_DOT = 1u,     /* shaderIntegerDotProduct (OpSDot/OpUDot/OpSUDot) */
-    QC_VK_REQ_ALL = 1u,
+    QC_VK_REQ_INT8_STORAGE = 2u,/* storageBuffer8BitAccess (uint8_t/int8_t SSBO views; version >= 2) */
+    QC_VK_REQ_ALL = 3u,
 };
 
 /* Why a node runs the ref kernel instead of a shader (kernel record). */

@@ -34,8 +34,30 @@ static const char *const models[] = {
     "qcir 1\ngraph f batch B {\n  input a: f32[B,3]\n  const w: f32[2,3] = [1, 2, 3, 4, 5, 6]\n"
     "  const c: f32[2] = [0.5, -0.5]\n  h = Gemm(a, w, c) {transB=1}\n  r = Relu(h)\n  y = Softmax(r)\n"
     "  output y\n}\n",
+    /* QuantizeLinear (both variants) */
+    "qcir 1\ngraph qz batch B {\n  input a: f32[B,3]\n  const s: f32[] = [0.05]\n  const z: u8[] = [128]\n"
+    "  y: u8[B,3] = QuantizeLinear(a, s, z)\n  output y\n}\n",
 };
 #define N_MODELS ((int)(sizeof models / sizeof models[0]))
+
+/* Further models for spirv-val only: every shader generator and variant. */
+static const char *const val_models[] = {
+    "qcir 1\ngraph qdq batch B {\n  input x: f32[B,7]\n  input qi: i8[B,7]\n"
+    "  const s: f32[7] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]\n  const z: i8[7] = [0, 1, -1, 2, -2, 3, -3]\n"
+    "  const s1: f32[] = [0.25]\n  const z1: u8[] = [3]\n"
+    "  q: i8[B,7] = QuantizeLinear(x, s, z) {axis=1}\n  d: f32[B,7] = DequantizeLinear(qi, s, z) {axis=1}\n"
+    "  q1: u8[B,7] = QuantizeLinear(x, s1, z1)\n  d1: f32[B,7] = DequantizeLinear(q1, s1, z1)\n"
+    "  output q\n  output d\n  output d1\n}\n",
+    "qcir 1\ngraph ew batch B {\n  input x: f32[B,7]\n  input w: f32[B,7]\n  const lo: f32[] = [-0.5]\n"
+    "  const hi: f32[] = [0.5]\n  const c: f32[7] = [1, 2, 3, 4, 5, 6, 7]\n  const c1: f32[1,7] = [1, 2, 3, 4, 5, 6, 7]\n"
+    "  const k: f32[] = [3]\n"
+    "  r = Relu(x)\n  a = Abs(x)\n  n = Neg(x)\n  l = LeakyRelu(x) {alpha=0.2}\n  cl = Clip(x, lo, hi)\n"
+    "  sg = Sigmoid(x)\n  t = Tanh(x)\n  e = Exp(x)\n  sq = Sqrt(x)\n  ad = Add(x, w)\n  sb = Sub(x, c)\n"
+    "  ml = Mul(c1, x)\n  dv = Div(x, k)\n"
+    "  output r\n  output a\n  output n\n  output l\n  output cl\n  output sg\n  output t\n  output e\n"
+    "  output sq\n  output ad\n  output sb\n  output ml\n  output dv\n}\n",
+};
+#define N_VAL_MODELS ((int)(sizeof val_models / sizeof val_models[0]))
 
 static int spirv_val(void) {
     if (system("spirv-val --version > /dev/null 2>&1") != 0) {
@@ -47,10 +69,10 @@ static int spirv_val(void) {
     int fd = mkstemp(path);
     if (fd < 0) return 1;
     close(fd);
-    for (int m = 0; m < N_MODELS; m++) {
+    for (int m = 0; m < N_MODELS + N_VAL_MODELS; m++) {
         uint8_t *img = NULL;
         size_t len = 0, off = 0, slen = 0;
-        qc_status st = vt_compile(models[m], "vulkan", &img, &len);
+        qc_status st = vt_compile(m < N_MODELS ? models[m] : val_models[m - N_MODELS], "vulkan", &img, &len);
         if (st || vt_find_section(img, len, &off, &slen) < 0) {
             printf("FAIL: model %d does not compile for vulkan: %s\n", m, qc_status_message(st));
             failures++;
@@ -104,7 +126,7 @@ static bool load_fails(qc_runtime *rt, const uint8_t *img, size_t len, int m) {
     so.batch = 2;
     if (!qc_session_create(model, &so, &s)) {
         static uint8_t zeros[4096];
-        qc_tensor in = {.desc = {m == 2 ? QC_F32 : m == 1 ? QC_I8 : QC_U8, 2, {2, m == 0 ? 6 : m == 1 ? 8 : 3}},
+        qc_tensor in = {.desc = {m >= 2 ? QC_F32 : m == 1 ? QC_I8 : QC_U8, 2, {2, m == 0 ? 6 : m == 1 ? 8 : 3}},
                         .data = zeros};
         qc_tensor out = {0};
         qc_status_free(qc_session_run(s, &in, 1, &out, 1));

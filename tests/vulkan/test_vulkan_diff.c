@@ -24,24 +24,6 @@ static int failures;
         }                                                                                  \
     } while (0)
 
-/* Number of nodes that run a shader in the vulkan section of src. */
-static int shader_nodes(const char *src) {
-    uint8_t *img = NULL;
-    size_t len = 0, off = 0, slen = 0;
-    qc_status st = vt_compile(src, "vulkan", &img, &len);
-    int count = -1;
-    if (!st && vt_find_section(img, len, &off, &slen) >= 0) {
-        const uint8_t *s = img + off;
-        uint32_t nn = qc_le32(s + QC_VK_H_N_NODES), ko = qc_le32(s + QC_VK_H_KERNELS_OFF);
-        count = 0;
-        for (uint32_t i = 0; i < nn; i++) count += qc_le32(s + ko + i * QC_VK_KERNEL_SIZE) == QC_VK_MODE_SHADER;
-    }
-    if (st) printf("compile failed: %s\n", qc_status_message(st));
-    qc_status_free(st);
-    free(img);
-    return count;
-}
-
 static void add_ints(text *t, rng *r, int64_t n, int lo, int hi) {
     for (int64_t i = 0; i < n; i++) tadd(t, "%s%d", i ? ", " : "", rng_int(r, lo, hi));
 }
@@ -83,7 +65,7 @@ static void qgemm_case(rng *r, int M, int K, int N, bool a_signed, bool b_signed
     char what[160];
     snprintf(what, sizeof what, "QGemm M=%d K=%d N=%d a=%s b=%s zb=%d bias=%d clamp=%d rank3=%d ties=%d", M, K,
              N, at, bt, zb_nonzero, bias, clamp, rank3, ties);
-    CHECK(shader_nodes(t.s) == 1, "%s: the node does not run a shader", what);
+    CHECK(vt_shader_nodes(t.s) == 1, "%s: the node does not run a shader", what);
     qc_tensor got = {0}, want = {0};
     qc_status sv = vt_run(t.s, "vulkan", &in, 1, &got, 1);
     qc_status sr = vt_run(t.s, "ref", &in, 1, &want, 1);
@@ -139,7 +121,7 @@ static void fgemm_case(rng *r, int kind, int M, int K, int N) {
     in.data = data;
     char what[96];
     snprintf(what, sizeof what, "fp32 case %d M=%d K=%d N=%d", kind, M, K, N);
-    CHECK(shader_nodes(t.s) == 1, "%s: the node does not run a shader", what);
+    CHECK(vt_shader_nodes(t.s) == 1, "%s: the node does not run a shader", what);
     qc_tensor got = {0}, want = {0};
     qc_status sv = vt_run(t.s, "vulkan", &in, 1, &got, 1);
     qc_status sr = vt_run(t.s, "ref", &in, 1, &want, 1);

@@ -13,6 +13,7 @@
 
 #include "qcomp/qcomp.h"
 #include "qcomp/qcrt.h"
+#include "backends/vulkan/vk_format.h"
 #include "runtime/artifact_format.h"
 
 typedef struct rng {
@@ -116,6 +117,24 @@ static inline int vt_find_section(const uint8_t *img, size_t len, size_t *off, s
         }
     }
     return -1;
+}
+
+/* Number of nodes that run a shader in the vulkan section of src. */
+static inline int vt_shader_nodes(const char *src) {
+    uint8_t *img = NULL;
+    size_t len = 0, off = 0, slen = 0;
+    qc_status st = vt_compile(src, "vulkan", &img, &len);
+    int count = -1;
+    if (!st && vt_find_section(img, len, &off, &slen) >= 0) {
+        const uint8_t *s = img + off;
+        uint32_t nn = qc_le32(s + QC_VK_H_N_NODES), ko = qc_le32(s + QC_VK_H_KERNELS_OFF);
+        count = 0;
+        for (uint32_t i = 0; i < nn; i++) count += qc_le32(s + ko + i * QC_VK_KERNEL_SIZE) == QC_VK_MODE_SHADER;
+    }
+    if (st) printf("compile failed: %s\n", qc_status_message(st));
+    qc_status_free(st);
+    free(img);
+    return count;
 }
 
 #endif

@@ -1,0 +1,230 @@
+/* lower_ew.c — shader generator for the fp32 elementwise ops: unary Relu,
+ * LeakyRelu, Sigmoid, Tanh, Abs, Neg, Exp, Sqrt, Clip (constant bounds)
+ * and binary Add, Sub, Mul, Div with numpy broadcasting of the forms
+ * "same shape", "one element" and "trailing dims" ([N, C] + [C], [B, H, W]
+ * + [1, W], ...). Anything else falls back to ref with a reason.
+ *
+ * Numerics (Vulkan spec, appendix "Precision and Operation of SPIR-V
+ * Instructions"; docs/backend-vulkan.md):
+ *   - Relu, Abs, Neg, Clip and LeakyRelu's select work on the fp32 bit
+ *     patterns with integer instructions: exact (NaN, -0, denormals and
+ *     infinities included) whatever the device's float controls.
+ *   - Add, Sub, Mul and LeakyRelu's alpha * x: OpFAdd / OpFSub / OpFMul are
+ *     correctly rounded; `precise` (NoContraction) keeps them single
+ *     operations, so results are bit-identical to ref where the device
+ *     rounds to nearest even and keeps denormals (as lavapipe and the
+ *     desktop drivers do for fp32; declaring RoundingModeRTE is the planned
+ *     hardening, as for QGemm).
+ *   - Div (OpFDiv: 2.5 ULP), Sqrt (inherited from 1 / inversesqrt: not
+ *     correctly rounded), Exp (3 + 2|x| ULP), Sigmoid and Tanh (built from
+ *     exp and a divide) have a tolerance, not bit-identity. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/vulkan/lower.h"
+#include "ir/dtype.h"
+
+#define LOCAL_X 64
+
+static const qc_value *val(const vk_builder *b, int32_t v) { return v >= 0 ? &b->g->values[v] : NULL; }
+
+static void fallback(vk_kernel *k, uint32_t reason) {
+    *k = (vk_kernel){.mode = QC_VK_MODE_REF, .reason = reason};
+}
+
+static uint32_t f32_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* Same order-preserving key as lower_qdq.c (and the shader's). */
+static uint32_t float_key(uint32_t bits) {
+    uint32_t mag = bits & 0x7fffffffu;
+    return bits >> 31 ? 0x80000000u - mag : 0x80000000u + mag;
+}
+
+/* A Clip bound: input idx if present (a constant f32 with an entry), else
+ * the float attribute (opset 6), else +-inf; as backends/ref/elementwise.c
+ * clip_bounds. A NaN bound never clamps there (x < NaN is false), so it
+ * becomes the infinity that does not either. */
+static bool clip_bound(const vk_builder *b, const qc_node *n, int idx, const char *attr, float none,
+                       float *out) {
+    float v = qc_attr_float(n, attr, none);
+    if (n->n_in > idx && n->in[idx] >= 0) {
+        const qc_value *x = val(b, n->in[idx]);
+        if (!x->data || x->type.dtype != QC_F32 || qc_type_numel(&x->type) < 1) return false;
+        memcpy(&v, x->data, sizeof v);
+    }
+    *out = isnan(v) ? none : v;
+    return true;
+}
+
+/* GLSL of the unary function `uint un(uint b)` on fp32 bits; false if the
+ * op's parameters are not covered. */
+static bool unary_glsl(const vk_builder *b, const qc_node *n, vk_text *t) {
+    qc_vk_text_add(t,
+                   "uint un(uint b) {\n"
+                   "  uint mag = b & 0x7fffffffu;\n"
+                   "  bool nan = mag > 0x7f800000u;\n"
+                   "  bool neg = (b >> 31) != 0u && mag != 0u && !nan;   /* x < 0 */\n"
+                   "  float x = uintBitsToFloat(b);\n");
+    switch (n->op) {
+    case QC_OP_RELU: qc_vk_text_add(t, "  return neg ? 0u : b;\n"); break;
+    case QC_OP_ABS: qc_vk_text_add(t, "  return mag;\n"); break;
+    case QC_OP_NEG: qc_vk_text_add(t, "  return b ^ 0x80000000u;\n"); break;
+    case QC_OP_LEAKY_RELU:
+        qc_vk_text_add(t, "  if (!neg) return b;\n  precise float y = x * uintBitsToFloat(0x%xu);\n"
+                          "  return floatBitsToUint(y);\n",
+                       f32_bits(qc_attr_float(n, "alpha", 0.01f)));
+        break;
+    case QC_OP_CLIP: {
+        float lo, hi;
+        if (!clip_bound(b, n, 1, "min", -INFINITY, &lo) || !clip_bound(b, n, 2, "max", INFINITY, &hi))
+            return false;
+        /* max(x, lo) then min(., hi), on keys: lo > hi gives hi, NaN passes. */
+        qc_vk_text_add(t,
+                       "  if (nan) return b;\n"
+                       "  uint k = (b >> 31) != 0u ? 0x80000000u - mag : 0x80000000u + mag;\n"
+                       "  if (k < 0x%xu) { b = 0x%xu; k = 0x%xu; }\n"
+                       "  if (k > 0x%xu) b = 0x%xu;\n"
+                       "  return b;\n",
+                       float_key(f32_bits(lo)), f32_bits(lo), float_key(f32_bits(lo)), float_key(f32_bits(hi)),
+                       f32_bits(hi));
+        break;
+    }
+    case QC_OP_SIGMOID: qc_vk_text_add(t, "  if (nan) return b | 0x400000u;\n  precise float y = 1.0 / (1.0 + exp(-x));\n"
+                                          "  return floatBitsToUint(y);\n"); break;
+    case QC_OP_EXP: qc_vk_text_add(t, "  if (nan) return b | 0x400000u;\n  precise float y = exp(x);\n"
+                                      "  return floatBitsToUint(y);\n"); break;
+    case QC_OP_SQRT: qc_vk_text_add(t, "  if (nan) return b | 0x400000u;\n  precise float y = sqrt(x);\n"
+                                       "  return floatBitsToUint(y);\n"); break;
+    case QC_OP_TANH:
+        /* Not GLSL tanh: the spec inherits it from sinh / cosh, whose exps
+         * overflow to inf / inf for |x| > 44. Odd series below 0.125 (the
+         * next term is < 1e-11 relative), 1 - 2 / (e^2|x| + 1) above, |x|
+         * capped at 10 where tanh is 1 in fp32. */
+        qc_vk_text_add(t,
+                       "  if (nan) return b | 0x400000u;\n"
+                       "  float ax = uintBitsToFloat(mag);\n"
+                       "  precise float y;\n"
+                       "  if (ax < 0.125) {\n"
+                       "    float x2 = x * x;\n"
+                       "    y = x + x * x2 * (-0.333333333333 + x2 * (0.133333333333 + x2 * "
+                       "(-0.0539682539683 + x2 * 0.0218694885362)));\n"
+                       "  } else {\n"
+                       "    float e = exp(2.0 * min(ax, 10.0));\n"
+                       "    y = 1.0 - 2.0 / (e + 1.0);\n"
+                       "    if (neg) y = -y;\n"
+                       "  }\n"
+                       "  return floatBitsToUint(y);\n");
+        break;
+    default: return false;
+    }
+    qc_vk_text_add(t, "}\n");
+    return true;
+}
+
+/* How a binary operand's element is found from the output index gid. */
+typedef struct operand {
+    char expr[96];
+} operand;
+
+/* Classifies x against the output type y: one element, the same shape, or
+ * y's trailing dims (leading 1s of x dropped, every dim static); a
+ * constant goes to the constants blob, an arena value to a push constant.
+ * *ok false: a broadcast this does not cover. */
+static qc_status binary_operand(vk_builder *b, vk_kernel *k, int32_t id, const qc_type *y, operand *o,
+                                bool *ok) {
+    const qc_value *x = val(b, id);
+    const qc_type *xt = &x->type;
+    *ok = false;
+    if (xt->dtype != QC_F32) return NULL;
+    char idx[40];
+    bool sym = false;
+    int64_t n = 1;
+    for (int32_t d = 0; d < xt->rank; d++) {
+        if (xt->dims[d] == QC_DIM_SYM) sym = true;
+        else n *= xt->dims[d];
+    }
+    bool same = xt->rank == y->rank;
+    for (int32_t d = 0; same && d < y->rank; d++) same = xt->dims[d] == y->dims[d];
+    if (!sym && n == 1) {
+        snprintf(idx, sizeof idx, "0u");
+    } else if (same) {
+        snprintf(idx, sizeof idx, "gid");
+    } else {
+        int32_t lead = 0;
+        while (lead < xt->rank && xt->dims[lead] == 1) lead++;
+        int32_t r = xt->rank - lead;
+        if (sym || r > y->rank) return NULL;
+        for (int32_t d = 0; d < r; d++)
+            if (xt->dims[lead + d] != y->dims[y->rank - r + d]) return NULL;
+        snprintf(idx, sizeof idx, "(gid %% %lluu)", (unsigned long long)n);
+    }
+    if (x->data) {
+        uint32_t off;
+        qc_status st = qc_vk_add_const(b, x->data, (size_t)n * sizeof(float), &off);
+        if (st) return st;
+        snprintf(o->expr, sizeof o->expr, "uintBitsToFloat(cst.w[%uu + %s])", off / 4, idx);
+    } else {
+        if (k->n_push >= QC_VK_MAX_PUSH) return NULL;
+        snprintf(o->expr, sizeof o->expr, "uintBitsToFloat(arena.w[pc.p[%u] / 4u + %s])", k->n_push, idx);
+        qc_vk_push_value(k, id);
+    }
+    *ok = true;
+    return NULL;
+}
+
+qc_status qc_vk_gen_ew(vk_builder *b, int32_t node) {
+    const qc_node *n = &b->g->nodes[node];
+    vk_kernel *k = &b->kernels[node];
+    bool binary = n->op == QC_OP_ADD || n->op == QC_OP_SUB || n->op == QC_OP_MUL || n->op == QC_OP_DIV;
+    const qc_value *X = val(b, n->in[0]), *Y = val(b, n->out[0]);
+    if (!X || !Y || (binary && (n->n_in < 2 || n->in[1] < 0))) return fallback(k, QC_VK_FB_SHAPE), NULL;
+    if (X->type.dtype != QC_F32 || Y->type.dtype != QC_F32) return fallback(k, QC_VK_FB_DTYPE), NULL;
+    int64_t ca, cb;
+    if (!qc_vk_count_linear(&Y->type, &ca, &cb)) return fallback(k, QC_VK_FB_SIZE), NULL;
+    *k = (vk_kernel){.mode = QC_VK_MODE_SHADER, .per_inv = 1, .count_a = ca, .count_b = cb};
+    qc_vk_push_linear(k, ca, cb);
+    vk_text body = {0};
+    qc_status st = NULL;
+    if (binary) {
+        operand oa, ob;
+        bool ok_a = false, ok_b = false;
+        qc_vk_push_value(k, n->out[0]);
+        st = binary_operand(b, k, n->in[0], &Y->type, &oa, &ok_a);
+        if (!st && ok_a) st = binary_operand(b, k, n->in[1], &Y->type, &ob, &ok_b);
+        if (st) return st;
+        if (!ok_a || !ok_b) return fallback(k, QC_VK_FB_SHAPE), NULL;
+        const char *sym = n->op == QC_OP_ADD ? "+" : n->op == QC_OP_SUB ? "-" : n->op == QC_OP_MUL ? "*" : "/";
+        qc_vk_text_add(&body,
+                       "void main() {\n  uint gid = QC_GID;\n  if (gid >= pc.p[0]) return;\n"
+                       "  float a = %s, b = %s;\n  precise float y = a %s b;\n"
+                       "  arena.w[pc.p[1] / 4u + gid] = floatBitsToUint(y);\n}\n",
+                       oa.expr, ob.expr, sym);
+    } else {
+        if (X->data) return fallback(k, QC_VK_FB_CONST_INPUT), NULL;
+        if (!qc_type_equal(&X->type, &Y->type)) return fallback(k, QC_VK_FB_SHAPE), NULL;
+        qc_vk_push_value(k, n->in[0]);
+        qc_vk_push_value(k, n->out[0]);
+        if (!unary_glsl(b, n, &body)) {   /* a Clip bound that is not a constant */
+            free(body.s);
+            return fallback(k, QC_VK_FB_SHAPE), NULL;
+        }
+        qc_vk_text_add(&body,
+                       "void main() {\n  uint gid = QC_GID;\n  if (gid >= pc.p[0]) return;\n"
+                       "  arena.w[pc.p[2] / 4u + gid] = un(arena.w[pc.p[1] / 4u + gid]);\n}\n");
+    }
+    vk_text t = {0};
+    qc_vk_glsl_head(&t, false, k->n_push);
+    if (body.s) qc_vk_text_add(&t, "%s", body.s);
+    if (t.oom || body.oom) st = qc_error(QC_ERR_NOMEM, "out of memory");
+    free(body.s);
+    if (!st) st = qc_vk_add_shader(b, t.s, n->name ? n->name : qc_op_get_info(n->op)->name, LOCAL_X, 0,
+                                   &k->variants[0]);
+    free(t.s);
+    k->n_variants = 1;
+    return st;
+}
