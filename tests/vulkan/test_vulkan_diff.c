@@ -14,16 +14,6 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                    \
-            printf(__VA_ARGS__);                                                           \
-            printf("\n");                                                                  \
-            failures++;                                                                    \
-        }                                                                                  \
-    } while (0)
-
 static void add_ints(text *t, rng *r, int64_t n, int lo, int hi) {
     for (int64_t i = 0; i < n; i++) tadd(t, "%s%d", i ? ", " : "", rng_int(r, lo, hi));
 }

@@ -27,16 +27,6 @@
 
 static int failures, cases;
 
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                    \
-            printf(__VA_ARGS__);                                                           \
-            printf("\n");                                                                  \
-            failures++;                                                                    \
-        }                                                                                  \
-    } while (0)
-
 static uint32_t bits(float f) {
     uint32_t u;
     memcpy(&u, &f, sizeof u);

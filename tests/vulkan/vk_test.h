@@ -16,6 +16,18 @@
 #include "backends/vulkan/vk_format.h"
 #include "runtime/artifact_format.h"
 
+/* A failed check: printed with its place, counted in the including test's
+ * `static int failures` (declared before the first use). */
+#define CHECK(cond, ...)                                                                   \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                    \
+            printf(__VA_ARGS__);                                                           \
+            printf("\n");                                                                  \
+            failures++;                                                                    \
+        }                                                                                  \
+    } while (0)
+
 typedef struct rng {
     uint64_t s;
 } rng;
