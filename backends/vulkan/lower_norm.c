@@ -1,7 +1,7 @@
 /* lower_norm.c — shader generator for Softmax (f32, the last axis) and
  * LayerNormalization (f32, rows = the dims from `axis` on, Scale and the
  * optional B of the row's shape or one element, constant or in the arena;
- * the Mean / InvStdDev outputs not requested). Anything else falls back to
+ * the optional Mean / InvStdDev outputs, f32). Anything else falls back to
  * ref with a reason.
  *
  * Shape: one workgroup of WG invocations per row; each invocation strides
@@ -207,10 +207,6 @@ static qc_status gen_layernorm(vk_builder *b, int32_t node, const qc_value *X, i
                    "    acc(s, c, uintBitsToFloat(v));\n"
                    "  }\n"
                    "  bad = reduce_u(bad, false, lid);\n"
-                   "  if (bad != 0u) {\n"
-                   "    for (uint j = lid; j < LEN; j += WG) arena.w[yb + j] = 0x7fc00000u;\n"
-                   "    return;\n"
-                   "  }\n"
                    "  rs[lid] = s; rc[lid] = c;\n"
                    "  barrier();\n"
                    "  for (uint h = WG / 2u; h > 0u; h >>= 1) {\n"
@@ -220,6 +216,14 @@ static qc_status gen_layernorm(vk_builder *b, int32_t node, const qc_value *X, i
                    "      rs[lid] = s2; rc[lid] = c2;\n"
                    "    }\n"
                    "    barrier();\n"
+                   "  }\n"
+                   "  /* a non-finite entry: ref's mean is the (inf / NaN) sum / LEN, the rest NaN */\n"
+                   "  if (bad != 0u) {\n"
+                   "    precise float m = rs[0] / float(LEN);\n"
+                   "    for (uint j = lid; j < LEN; j += WG) arena.w[yb + j] = 0x7fc00000u;\n"
+                   "    if (lid == 0u && pc.p[3] != 0xffffffffu) arena.w[pc.p[3] / 4u + row] = floatBitsToUint(m);\n"
+                   "    if (lid == 0u && pc.p[4] != 0xffffffffu) arena.w[pc.p[4] / 4u + row] = 0x7fc00000u;\n"
+                   "    return;\n"
                    "  }\n"
                    "  precise float tot = rs[0] + rc[0];\n"
                    "  precise float mean = tot / float(LEN);\n"
@@ -233,6 +237,8 @@ static qc_status gen_layernorm(vk_builder *b, int32_t node, const qc_value *X, i
                    "  float sq = reduce_sum(q, lid);\n"
                    "  precise float var = sq / float(LEN) + uintBitsToFloat(0x%xu);\n"
                    "  precise float inv = 1.0 / sqrt(var);\n"
+                   "  if (lid == 0u && pc.p[3] != 0xffffffffu) arena.w[pc.p[3] / 4u + row] = floatBitsToUint(mean);\n"
+                   "  if (lid == 0u && pc.p[4] != 0xffffffffu) arena.w[pc.p[4] / 4u + row] = floatBitsToUint(inv);\n"
                    "  for (uint j = lid; j < LEN; j += WG) {\n"
                    "    precise float d = uintBitsToFloat(arena.w[xb + j]) - mean;\n"
                    "    precise float y = d * inv * %s + %s;\n"
@@ -249,8 +255,6 @@ qc_status qc_vk_gen_norm(vk_builder *b, int32_t node) {
     vk_kernel *k = &b->kernels[node];
     bool softmax = n->op == QC_OP_SOFTMAX;
     if (n->n_in < 1 || n->in[0] < 0 || n->n_out < 1 || n->out[0] < 0) return fallback(k, QC_VK_FB_SHAPE), NULL;
-    for (int32_t o = 1; o < n->n_out; o++)   /* LayerNorm's Mean / InvStdDev */
-        if (n->out[o] >= 0) return fallback(k, QC_VK_FB_SHAPE), NULL;
     const qc_value *X = &b->g->values[n->in[0]], *Y = &b->g->values[n->out[0]];
     if (X->type.dtype != QC_F32 || Y->type.dtype != QC_F32) return fallback(k, QC_VK_FB_DTYPE), NULL;
     if (X->data) return fallback(k, QC_VK_FB_CONST_INPUT), NULL;
@@ -261,10 +265,23 @@ qc_status qc_vk_gen_norm(vk_builder *b, int32_t node) {
     if (softmax && ax != X->type.rank - 1) return fallback(k, QC_VK_FB_SHAPE), NULL;
     int64_t len, ra, rb;
     if (!rows_of(&X->type, ax, &len, &ra, &rb)) return fallback(k, QC_VK_FB_SHAPE), NULL;
+    /* LayerNorm's Mean / InvStdDev: f32, one element per row, in row order. */
+    for (int32_t o = 1; o < n->n_out; o++) {
+        if (n->out[o] < 0) continue;
+        const qc_type *mt = &b->g->values[n->out[o]].type;
+        int64_t ma, mb;
+        if (softmax || o > 2 || mt->dtype != QC_F32 || !qc_vk_count_linear(mt, &ma, &mb) || ma != ra || mb != rb)
+            return fallback(k, QC_VK_FB_SHAPE), NULL;
+    }
     *k = (vk_kernel){.mode = QC_VK_MODE_SHADER, .per_inv = 1, .count_a = ra * WG, .count_b = rb * WG};
     qc_vk_push_linear(k, ra * WG, rb * WG);
     qc_vk_push_value(k, n->in[0]);
     qc_vk_push_value(k, n->out[0]);
+    if (!softmax)   /* pc.p[3], pc.p[4]: Mean / InvStdDev offsets, or ~0u when not requested */
+        for (int32_t o = 1; o < 3; o++) {
+            if (o < n->n_out && n->out[o] >= 0) qc_vk_push_value(k, n->out[o]);
+            else qc_vk_push_linear(k, 0xffffffff, 0);
+        }
     vk_text body = {0};
     bool ok = true;
     qc_status st = softmax ? gen_softmax(b, node, X, len, &body) : gen_layernorm(b, node, X, len, &body, &ok);

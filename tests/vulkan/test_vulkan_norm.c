@@ -12,8 +12,8 @@
  *   - Softmax (last axis, rows 1..5000, batch, -inf entries, rows with NaN,
  *     +inf, all -inf) and LayerNormalization (last axis and axis 1 of a
  *     rank-3 tensor, constant or input Scale, optional B, epsilons, rows
- *     with NaN / inf): |d| <= 1e-5 |ref| + 1e-6 per element, NaN where ref
- *     has NaN.
+ *     with NaN / inf, sometimes the Mean / InvStdDev outputs too): |d| <=
+ *     1e-5 |ref| + 1e-6 per element, NaN where ref has NaN.
  * Each case checks its node ran a shader. Exit 77 without a device. */
 #include <float.h>
 #include <math.h>
@@ -228,8 +228,9 @@ static void layernorm_case(rng *r, int len, bool axis1, int bias, bool scale_inp
         tadd(&t, "]\n");
     }
     if (bias == 2) tadd(&t, "  const bi: f32[] = [%.9g]\n", (double)bi[0]);
-    tadd(&t, "  y = LayerNormalization(x, sc%s) {axis=%d, epsilon=%.9g}\n  output y\n}\n", bias ? ", bi" : "",
-         axis1 ? 1 : -1, (double)eps);
+    bool stats = rng_int(r, 0, 1);   /* the Mean / InvStdDev outputs too */
+    tadd(&t, "  y%s = LayerNormalization(x, sc%s) {axis=%d, epsilon=%.9g}\n  output y%s\n}\n", stats ? ", m, iv" : "",
+         bias ? ", bi" : "", axis1 ? 1 : -1, (double)eps, stats ? "\n  output m\n  output iv" : "");
     float *x = malloc((size_t)n * sizeof *x);
     fill_rows(r, x, rows, L, -3.0f, 5.0f, 0);
     if (specials)
@@ -237,13 +238,35 @@ static void layernorm_case(rng *r, int len, bool axis1, int bias, bool scale_inp
             if (rng_int(r, 0, 2) == 0) x[row * L + rng_int(r, 0, (int)L - 1)] = rng_int(r, 0, 1) ? NAN : INFINITY;
     qc_tensor in[2] = {{.desc = {QC_F32, 3, {N, 3, len}}, .data = x},
                        {.desc = {QC_F32, axis1 ? 2 : 1, {axis1 ? 3 : len, len}}, .data = sc}};
-    qc_tensor got = {0}, want = {0};
     char what[128];
-    snprintf(what, sizeof what, "LayerNorm N=%d len %lld axis %d bias %d scale_input %d eps %g sp %d", N,
-             (long long)L, axis1 ? 1 : -1, bias, scale_input, (double)eps, specials);
-    if (run_both(what, t.s, in, scale_input ? 2 : 1, &got, &want)) compare_f32(what, got.data, want.data, n, 1e-5, 1e-6);
-    qc_tensor_release(&got);
-    qc_tensor_release(&want);
+    snprintf(what, sizeof what, "LayerNorm N=%d len %lld axis %d bias %d scale_input %d eps %g sp %d stats %d", N,
+             (long long)L, axis1 ? 1 : -1, bias, scale_input, (double)eps, specials, stats);
+    if (!stats) {
+        qc_tensor got = {0}, want = {0};
+        if (run_both(what, t.s, in, scale_input ? 2 : 1, &got, &want))
+            compare_f32(what, got.data, want.data, n, 1e-5, 1e-6);
+        qc_tensor_release(&got);
+        qc_tensor_release(&want);
+    } else {
+        cases++;
+        int sh = vt_shader_nodes(t.s);
+        CHECK(sh == 1, "%s: %d nodes run a shader, want 1", what, sh);
+        qc_tensor got[3], want[3];
+        memset(got, 0, sizeof got);
+        memset(want, 0, sizeof want);
+        qc_status sv = vt_run(t.s, "vulkan", in, scale_input ? 2 : 1, got, 3);
+        qc_status sr = vt_run(t.s, "ref", in, scale_input ? 2 : 1, want, 3);
+        CHECK(!sv && !sr, "%s: vulkan: %s / ref: %s", what, qc_status_message(sv), qc_status_message(sr));
+        if (!sv && !sr)
+            for (int o = 0; o < 3; o++) {
+                char w2[160];
+                snprintf(w2, sizeof w2, "%s output %d", what, o);
+                compare_f32(w2, got[o].data, want[o].data, o ? rows : n, 1e-5, 1e-6);
+            }
+        qc_status_free(sv);
+        qc_status_free(sr);
+        for (int o = 0; o < 3; o++) qc_tensor_release(&got[o]), qc_tensor_release(&want[o]);
+    }
     free(x);
     free(sc);
     free(bi);
