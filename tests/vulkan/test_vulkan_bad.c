@@ -56,6 +56,18 @@ static const char *const val_models[] = {
     "  ml = Mul(c1, x)\n  dv = Div(x, k)\n"
     "  output r\n  output a\n  output n\n  output l\n  output cl\n  output sg\n  output t\n  output e\n"
     "  output sq\n  output ad\n  output sb\n  output ml\n  output dv\n}\n",
+    "qcir 1\ngraph pool batch B {\n  input x: f32[B,3,9,11]\n  input q: u8[B,3,9,11]\n  input qs: i8[B,3,9,11]\n"
+    "  m = MaxPool(x) {kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1}\n"
+    "  mq = MaxPool(q) {kernel_shape=[2, 2], auto_pad=\"SAME_UPPER\"}\n"
+    "  ms = MaxPool(qs) {kernel_shape=[3, 2], dilations=[2, 1]}\n"
+    "  a = AveragePool(x) {kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1}\n"
+    "  g = GlobalAveragePool(x)\n"
+    "  output m\n  output mq\n  output ms\n  output a\n  output g\n}\n",
+    "qcir 1\ngraph norm batch B {\n  input x: f32[B,3,300]\n  input s2: f32[3,300]\n"
+    "  const s: f32[] = [1.5]\n  const b: f32[] = [0.25]\n"
+    "  sm = Softmax(x) {axis=-1}\n  ln = LayerNormalization(x, s, b) {epsilon=0.001}\n"
+    "  l1 = LayerNormalization(x, s2) {axis=1}\n"
+    "  output sm\n  output ln\n  output l1\n}\n",
 };
 #define N_VAL_MODELS ((int)(sizeof val_models / sizeof val_models[0]))
 
