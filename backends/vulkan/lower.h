@@ -80,6 +80,13 @@ void qc_vk_text_add(vk_text *t, const char *fmt, ...)
 #endif
     ;
 
+/* glsl_sum.c: `acc(s, c, x)`, a TwoSum step ((s, c) += x, the rounding
+ * error kept exactly in c); and `sum_tree(s, c, lid)`, the workgroup's
+ * compensated reduction into rs[0] / rc[0] (needs WG and
+ * `shared float rs[WG], rc[WG]` declared before it, and acc). */
+void qc_vk_glsl_twosum(vk_text *t);
+void qc_vk_glsl_sum_tree(vk_text *t);
+
 /* The element count of t as a + b * batch (every symbolic dim is the
  * batch); false when it does not fit 32-bit shader indexing. */
 bool qc_vk_count_linear(const qc_type *t, int64_t *a, int64_t *b);

@@ -98,20 +98,15 @@ static qc_status param_expr(vk_builder *b, vk_kernel *k, int32_t id, const qc_ty
     return NULL;
 }
 
-/* Shared part: head, row bases, the max-key and flag trees. */
+/* Shared part: the max-key and flag trees, the compensated sum
+ * (glsl_sum.c), and main's head with the row bases: each op's text
+ * continues main's body. */
 static void common_glsl(vk_text *t, int64_t len) {
     qc_vk_text_add(t,
                    "#define WG %du\n"
                    "const uint LEN = %lluu;\n"
                    "shared float rs[WG], rc[WG];\n"
                    "shared uint ru[WG];\n"
-                   "void acc(inout float s, inout float c, float x) {\n"
-                   "  precise float tt = s + x;\n"
-                   "  precise float bp = tt - s;\n"
-                   "  precise float e = (s - (tt - bp)) + (x - bp);\n"
-                   "  s = tt;\n"
-                   "  c += e;\n"
-                   "}\n"
                    /* OR-reduce of u (flags) or max-reduce, over the workgroup */
                    "uint reduce_u(uint u, bool is_max, uint lid) {\n"
                    "  ru[lid] = u;\n"
@@ -136,16 +131,20 @@ static void common_glsl(vk_text *t, int64_t len) {
                    "  return r;\n"
                    "}\n",
                    WG, (unsigned long long)len);
+    qc_vk_glsl_twosum(t);
+    qc_vk_glsl_sum_tree(t);
+    /* main's head: one workgroup per row, x / y row bases in words */
+    qc_vk_text_add(t, "%s",
+                   "void main() {\n"
+                   "  uint gid = QC_GID, lid = gl_LocalInvocationID.x;\n"
+                   "  if (gid >= pc.p[0]) return;   /* whole workgroups: uniform */\n"
+                   "  uint row = gid / WG, xb = pc.p[1] / 4u + row * LEN, yb = pc.p[2] / 4u + row * LEN;\n");
 }
 
 static qc_status gen_softmax(vk_builder *b, int32_t node, const qc_value *X, int64_t len, vk_text *t) {
     (void)b, (void)node, (void)X;
     common_glsl(t, len);
     qc_vk_text_add(t,
-                   "void main() {\n"
-                   "  uint gid = QC_GID, lid = gl_LocalInvocationID.x;\n"
-                   "  if (gid >= pc.p[0]) return;   /* whole workgroups: uniform */\n"
-                   "  uint row = gid / WG, xb = pc.p[1] / 4u + row * LEN, yb = pc.p[2] / 4u + row * LEN;\n"
                    "  uint mkey = 0u, bad = 0u;\n"
                    "  for (uint j = lid; j < LEN; j += WG) {\n"
                    "    uint v = arena.w[xb + j], mag = v & 0x7fffffffu;\n"
@@ -195,10 +194,6 @@ static qc_status gen_layernorm(vk_builder *b, int32_t node, const qc_value *X, i
     memcpy(&eb, &eps, sizeof eb);
     common_glsl(t, len);
     qc_vk_text_add(t,
-                   "void main() {\n"
-                   "  uint gid = QC_GID, lid = gl_LocalInvocationID.x;\n"
-                   "  if (gid >= pc.p[0]) return;   /* whole workgroups: uniform */\n"
-                   "  uint row = gid / WG, xb = pc.p[1] / 4u + row * LEN, yb = pc.p[2] / 4u + row * LEN;\n"
                    "  float s = 0.0, c = 0.0;\n"
                    "  uint bad = 0u;\n"
                    "  for (uint j = lid; j < LEN; j += WG) {\n"
@@ -207,16 +202,7 @@ static qc_status gen_layernorm(vk_builder *b, int32_t node, const qc_value *X, i
                    "    acc(s, c, uintBitsToFloat(v));\n"
                    "  }\n"
                    "  bad = reduce_u(bad, false, lid);\n"
-                   "  rs[lid] = s; rc[lid] = c;\n"
-                   "  barrier();\n"
-                   "  for (uint h = WG / 2u; h > 0u; h >>= 1) {\n"
-                   "    if (lid < h) {\n"
-                   "      float s2 = rs[lid], c2 = rc[lid] + rc[lid + h];\n"
-                   "      acc(s2, c2, rs[lid + h]);\n"
-                   "      rs[lid] = s2; rc[lid] = c2;\n"
-                   "    }\n"
-                   "    barrier();\n"
-                   "  }\n"
+                   "  sum_tree(s, c, lid);\n"
                    "  /* a non-finite entry: ref's mean is the (inf / NaN) sum / LEN, the rest NaN */\n"
                    "  if (bad != 0u) {\n"
                    "    precise float m = rs[0] / float(LEN);\n"

@@ -34,16 +34,13 @@ static void fallback(vk_kernel *k, uint32_t reason) {
     *k = (vk_kernel){.mode = QC_VK_MODE_REF, .reason = reason};
 }
 
-/* GLSL TwoSum accumulate: (s, c) += x, exact error term in c. */
-static const char twosum_glsl[] =
-    "void acc(inout float s, inout float c, float x) {\n"
-    "  precise float t = s + x;\n"
-    "  precise float bp = t - s;\n"
-    "  precise float e = (s - (t - bp)) + (x - bp);\n"
-    "  s = t;\n"
-    "  c += e;\n"
-    "}\n"
-    "bool finite_bits(float v) { return (floatBitsToUint(v) & 0x7f800000u) != 0x7f800000u; }\n";
+/* TwoSum accumulate (glsl_sum.c) and a finiteness test on the bits (the
+ * spec lets float NaN / inf tests be optimised away). */
+static void sum_glsl(vk_text *t) {
+    qc_vk_glsl_twosum(t);
+    qc_vk_text_add(t, "%s",
+                   "bool finite_bits(float v) { return (floatBitsToUint(v) & 0x7f800000u) != 0x7f800000u; }\n");
+}
 
 /* N * C as a + b * batch; only N may be symbolic. */
 static bool planes_of(const qc_type *x, int64_t *a, int64_t *b) {
@@ -100,7 +97,13 @@ static qc_status gen_window(vk_builder *b, int32_t node) {
                    "const uint H = %lluu, W = %lluu, OH = %lluu, OW = %lluu;\n"
                    "const uint KH = %lluu, KW = %lluu, SH = %lluu, SW = %lluu;\n"
                    "const uint DH = %lluu, DW = %lluu;\n"
-                   "const int PH = %lld, PW = %lld, PEH = %lld, PEW = %lld;\n",
+                   "const int PH = %lld, PW = %lld, PEH = %lld, PEW = %lld;\n"
+                   /* tap (kh, kw) of output (oh, ow): inside the input, at row-major `at` */
+                   "bool tap(uint oh, uint ow, uint kh, uint kw, out uint at) {\n"
+                   "  int ih = int(oh * SH + kh * DH) - PH, iw = int(ow * SW + kw * DW) - PW;\n"
+                   "  at = uint(ih) * W + uint(iw);\n"
+                   "  return ih >= 0 && ih < int(H) && iw >= 0 && iw < int(W);\n"
+                   "}\n",
                    (unsigned long long)win.in[0], (unsigned long long)win.in[1], (unsigned long long)win.out[0],
                    (unsigned long long)win.out[1], (unsigned long long)win.kernel[0],
                    (unsigned long long)win.kernel[1], (unsigned long long)win.stride[0],
@@ -115,13 +118,11 @@ static qc_status gen_window(vk_builder *b, int32_t node) {
                        "  uint xb = pc.p[1] / 4u + p * H * W;\n"
                        "  bool have = false, bnan = false;\n"
                        "  uint best = 0xff800000u, bkey = 0u;\n"
-                       "  for (uint kh = 0u; kh < KH; kh++) {\n"
-                       "    int ih = int(oh * SH + kh * DH) - PH;\n"
-                       "    if (ih < 0 || ih >= int(H)) continue;\n"
+                       "  for (uint kh = 0u; kh < KH; kh++)\n"
                        "    for (uint kw = 0u; kw < KW; kw++) {\n"
-                       "      int iw = int(ow * SW + kw * DW) - PW;\n"
-                       "      if (iw < 0 || iw >= int(W)) continue;\n"
-                       "      uint v = arena.w[xb + uint(ih) * W + uint(iw)];\n"
+                       "      uint at;\n"
+                       "      if (!tap(oh, ow, kh, kw, at)) continue;\n"
+                       "      uint v = arena.w[xb + at];\n"
                        "      uint mag = v & 0x7fffffffu;\n"
                        "      bool vnan = mag > 0x7f800000u;\n"
                        "      uint key = (v >> 31) != 0u ? 0x80000000u - mag : 0x80000000u + mag;\n"
@@ -129,7 +130,6 @@ static qc_status gen_window(vk_builder *b, int32_t node) {
                        "        best = vnan ? (v | 0x400000u) : v; bkey = key; bnan = vnan; have = true;\n"
                        "      }\n"
                        "    }\n"
-                       "  }\n"
                        "  return best;\n"
                        "}\n"
                        "void main() {\n  uint gid = QC_GID;\n  if (gid >= pc.p[0]) return;\n"
@@ -143,17 +143,14 @@ static qc_status gen_window(vk_builder *b, int32_t node) {
                        "  uint xb = pc.p[1] + p * H * W;\n"
                        "  bool have = false;\n"
                        "  uint best = %s, bkey = 0u;\n"
-                       "  for (uint kh = 0u; kh < KH; kh++) {\n"
-                       "    int ih = int(oh * SH + kh * DH) - PH;\n"
-                       "    if (ih < 0 || ih >= int(H)) continue;\n"
+                       "  for (uint kh = 0u; kh < KH; kh++)\n"
                        "    for (uint kw = 0u; kw < KW; kw++) {\n"
-                       "      int iw = int(ow * SW + kw * DW) - PW;\n"
-                       "      if (iw < 0 || iw >= int(W)) continue;\n"
-                       "      uint v = byte_at(xb + uint(ih) * W + uint(iw));\n"
+                       "      uint at;\n"
+                       "      if (!tap(oh, ow, kh, kw, at)) continue;\n"
+                       "      uint v = byte_at(xb + at);\n"
                        "      uint key = %s;\n"
                        "      if (!have || key > bkey) { best = v; bkey = key; have = true; }\n"
                        "    }\n"
-                       "  }\n"
                        "  return best;\n"
                        "}\n"
                        "void main() {\n"
@@ -166,7 +163,7 @@ static qc_status gen_window(vk_builder *b, int32_t node) {
                        "  arena.w[yw] = word;\n}\n",
                        i8 ? "0x80u" : "0u", i8 ? "v ^ 0x80u" : "v");
     } else {
-        qc_vk_text_add(&t, "%s", twosum_glsl);
+        sum_glsl(&t);
         qc_vk_text_add(&t,
                        "float pool1(uint o) {\n"
                        "  uint p = o / (OH * OW), r = o %% (OH * OW), oh = r / OW, ow = r %% OW;\n"
@@ -223,35 +220,27 @@ static qc_status gen_gap(vk_builder *b, int32_t node) {
     qc_vk_push_value(k, n->out[0]);
     vk_text t = {0};
     qc_vk_glsl_head(&t, false, k->n_push);
-    qc_vk_text_add(&t, "%s", twosum_glsl);
+    sum_glsl(&t);
     qc_vk_text_add(&t,
                    "#define WG %du\n"
                    "const uint INNER = %lluu;\n"
-                   "shared float rs[WG], rc[WG];\n"
+                   "shared float rs[WG], rc[WG];\n", GAP_WG, (unsigned long long)inner);
+    qc_vk_glsl_sum_tree(&t);
+    qc_vk_text_add(&t,
                    "void main() {\n"
                    "  uint gid = QC_GID, lid = gl_LocalInvocationID.x;\n"
                    "  if (gid >= pc.p[0]) return;   /* whole workgroups: uniform */\n"
                    "  uint p = gid / WG, xb = pc.p[1] / 4u + p * INNER;\n"
                    "  float s = 0.0, c = 0.0;\n"
                    "  for (uint j = lid; j < INNER; j += WG) acc(s, c, uintBitsToFloat(arena.w[xb + j]));\n"
-                   "  rs[lid] = s; rc[lid] = c;\n"
-                   "  barrier();\n"
-                   "  for (uint h = WG / 2u; h > 0u; h >>= 1) {\n"
-                   "    if (lid < h) {\n"
-                   "      float s2 = rs[lid], c2 = rc[lid] + rc[lid + h];\n"
-                   "      acc(s2, c2, rs[lid + h]);\n"
-                   "      rs[lid] = s2; rc[lid] = c2;\n"
-                   "    }\n"
-                   "    barrier();\n"
-                   "  }\n"
+                   "  sum_tree(s, c, lid);\n"
                    "  if (lid == 0u) {\n"
                    "    float s0 = rs[0];\n"
                    "    precise float tot = finite_bits(s0) ? s0 + rc[0] : s0;\n"
                    "    precise float y = tot / float(INNER);\n"
                    "    arena.w[pc.p[2] / 4u + p] = floatBitsToUint(y);\n"
                    "  }\n"
-                   "}\n",
-                   GAP_WG, (unsigned long long)inner);
+                   "}\n");
     qc_status st = t.oom ? qc_error(QC_ERR_NOMEM, "out of memory") : NULL;
     if (!st) st = qc_vk_add_shader(b, t.s, n->name ? n->name : "GlobalAveragePool", GAP_WG, 0, &k->variants[0]);
     free(t.s);

@@ -27,26 +27,10 @@
 
 static int failures, cases;
 
-static uint32_t bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
-/* Compiles src, runs it on vulkan and ref with the same inputs; got/want
- * are filled (released by the caller) and true returned when both ran. */
 static bool run_both(const char *what, const char *src, const qc_tensor *in, int n_in, qc_tensor *got,
                      qc_tensor *want) {
     cases++;
-    int sh = vt_shader_nodes(src);
-    CHECK(sh == 1, "%s: %d nodes run a shader, want 1\n%s", what, sh, src);
-    qc_status sv = vt_run(src, "vulkan", in, n_in, got, 1);
-    qc_status sr = vt_run(src, "ref", in, n_in, want, 1);
-    CHECK(!sv && !sr, "%s: vulkan: %s / ref: %s", what, qc_status_message(sv), qc_status_message(sr));
-    bool ok = !sv && !sr;
-    qc_status_free(sv);
-    qc_status_free(sr);
-    return ok;
+    return vt_run_both(what, src, in, n_in, got, want, &failures);
 }
 
 /* ---- QuantizeLinear / DequantizeLinear --------------------------------------------- */
@@ -124,14 +108,14 @@ static void qdq_case(rng *r, bool quant, bool i8, int rows, int cols, int axis, 
         int64_t bad = 0, first = -1;
         for (int64_t i = 0; i < n; i++) {
             bool same = quant ? ((uint8_t *)got.data)[i] == ((uint8_t *)want.data)[i]
-                              : bits(((float *)got.data)[i]) == bits(((float *)want.data)[i]);
+                              : vt_bits(((float *)got.data)[i]) == vt_bits(((float *)want.data)[i]);
             if (!same && !bad++) first = i;
         }
         CHECK(bad == 0, "%s: %lld of %lld differ (first at %lld, x bits %#x: %#x vs ref %#x)", what,
               (long long)bad, (long long)n, (long long)first,
-              first < 0 ? 0 : quant ? bits(((float *)data)[first]) : ((uint8_t *)data)[first],
-              first < 0 ? 0 : quant ? ((uint8_t *)got.data)[first] : bits(((float *)got.data)[first]),
-              first < 0 ? 0 : quant ? ((uint8_t *)want.data)[first] : bits(((float *)want.data)[first]));
+              first < 0 ? 0 : quant ? vt_bits(((float *)data)[first]) : ((uint8_t *)data)[first],
+              first < 0 ? 0 : quant ? ((uint8_t *)got.data)[first] : vt_bits(((float *)got.data)[first]),
+              first < 0 ? 0 : quant ? ((uint8_t *)want.data)[first] : vt_bits(((float *)want.data)[first]));
     }
     qc_tensor_release(&got);
     qc_tensor_release(&want);
@@ -161,8 +145,8 @@ static void qdq_suite(rng *r) {
 
 /* Distance in representable floats (same sign), for ULP tolerances. */
 static int64_t ulp_diff(float a, float b) {
-    int64_t ka = (int64_t)(bits(a) & 0x7fffffffu) * (bits(a) >> 31 ? -1 : 1);
-    int64_t kb = (int64_t)(bits(b) & 0x7fffffffu) * (bits(b) >> 31 ? -1 : 1);
+    int64_t ka = (int64_t)(vt_bits(a) & 0x7fffffffu) * (vt_bits(a) >> 31 ? -1 : 1);
+    int64_t kb = (int64_t)(vt_bits(b) & 0x7fffffffu) * (vt_bits(b) >> 31 ? -1 : 1);
     return ka > kb ? ka - kb : kb - ka;
 }
 
@@ -173,7 +157,7 @@ static void compare(const char *what, const float *g, const float *w, int64_t n,
     for (int64_t i = 0; i < n; i++) {
         bool ok;
         if (isnan(w[i]) || isnan(g[i])) ok = isnan(w[i]) && isnan(g[i]);
-        else if (mode == 0) ok = bits(g[i]) == bits(w[i]);
+        else if (mode == 0) ok = vt_bits(g[i]) == vt_bits(w[i]);
         else if (isinf(w[i]) || isinf(g[i])) ok = g[i] == w[i];
         else if (mode == 1) ok = ulp_diff(g[i], w[i]) <= max_ulp;
         else {
@@ -181,7 +165,7 @@ static void compare(const char *what, const float *g, const float *w, int64_t n,
             num += ((double)g[i] - w[i]) * ((double)g[i] - w[i]);
             den += (double)w[i] * w[i];
         }
-        exact += bits(g[i]) == bits(w[i]);
+        exact += vt_bits(g[i]) == vt_bits(w[i]);
         if (!ok && !bad++) first = i;
     }
     CHECK(bad == 0, "%s: %lld of %lld out of tolerance (first at %lld: %.9g vs ref %.9g)", what, (long long)bad,

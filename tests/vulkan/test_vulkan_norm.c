@@ -25,24 +25,10 @@
 
 static int failures, cases;
 
-static uint32_t bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
-
 static bool run_both(const char *what, const char *src, const qc_tensor *in, int n_in, qc_tensor *got,
                      qc_tensor *want) {
     cases++;
-    int sh = vt_shader_nodes(src);
-    CHECK(sh == 1, "%s: %d nodes run a shader, want 1\n%s", what, sh, src);
-    qc_status sv = vt_run(src, "vulkan", in, n_in, got, 1);
-    qc_status sr = vt_run(src, "ref", in, n_in, want, 1);
-    CHECK(!sv && !sr, "%s: vulkan: %s / ref: %s", what, qc_status_message(sv), qc_status_message(sr));
-    bool ok = !sv && !sr;
-    qc_status_free(sv);
-    qc_status_free(sr);
-    return ok;
+    return vt_run_both(what, src, in, n_in, got, want, &failures);
 }
 
 /* tol_rel < 0: bit-identical (any NaN matches NaN); else |d| <= tol_rel |ref|
@@ -54,14 +40,14 @@ static void compare_f32(const char *what, const float *g, const float *w, int64_
     for (int64_t i = 0; i < n; i++) {
         bool ok;
         if (isnan(w[i]) || isnan(g[i])) ok = isnan(w[i]) && isnan(g[i]);
-        else if (tol_rel < 0) ok = bits(g[i]) == bits(w[i]);
+        else if (tol_rel < 0) ok = vt_bits(g[i]) == vt_bits(w[i]);
         else if (isinf(w[i]) || isinf(g[i])) ok = g[i] == w[i];
         else {
             double d = fabs((double)g[i] - w[i]), lim = tol_rel * fabs(w[i]) + tol_abs;
             ok = d <= lim;
             if (d / lim > worst) worst = d / lim;
         }
-        exact += bits(g[i]) == bits(w[i]);
+        exact += vt_bits(g[i]) == vt_bits(w[i]);
         if (!ok && !bad++) first = i;
     }
     CHECK(bad == 0, "%s: %lld of %lld out of tolerance (first at %lld: %.9g vs ref %.9g)", what, (long long)bad,

@@ -149,4 +149,28 @@ static inline int vt_shader_nodes(const char *src) {
     return count;
 }
 
+static inline uint32_t vt_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* Runs src (one node) on vulkan and on ref with the same inputs into got /
+ * want (released by the caller), checking that the node ran as a shader;
+ * true when both ran. Failed checks add to *fails. */
+static inline bool vt_run_both(const char *what, const char *src, const qc_tensor *in, int n_in,
+                               qc_tensor *got, qc_tensor *want, int *fails) {
+    int failures = 0;   /* what CHECK counts */
+    int sh = vt_shader_nodes(src);
+    CHECK(sh == 1, "%s: %d nodes run a shader, want 1\n%s", what, sh, src);
+    qc_status sv = vt_run(src, "vulkan", in, n_in, got, 1);
+    qc_status sr = vt_run(src, "ref", in, n_in, want, 1);
+    CHECK(!sv && !sr, "%s: vulkan: %s / ref: %s", what, qc_status_message(sv), qc_status_message(sr));
+    bool ok = !sv && !sr;
+    qc_status_free(sv);
+    qc_status_free(sr);
+    *fails += failures;
+    return ok;
+}
+
 #endif
