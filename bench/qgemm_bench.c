@@ -28,10 +28,6 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* The clock the core actually runs at: /proc/cpuinfo's "cpu MHz" is the
- * nominal one on many VMs (2300 where a turbo clock of ~2950 runs). A chain
- * of dependent imul (3 cycles each on every x86-64 core since Nehalem)
- * timed for ~50 ms measures it; elsewhere, or if that fails, cpuinfo. */
 static double cpuinfo_mhz(void) {
     FILE *f = fopen("/proc/cpuinfo", "r");
     char line[256];
@@ -45,6 +41,10 @@ static double cpuinfo_mhz(void) {
     return mhz;
 }
 
+/* The clock the core actually runs at: /proc/cpuinfo's "cpu MHz" is the
+ * nominal one on many VMs (2300 where a turbo clock of ~2950 runs). A chain
+ * of dependent imul (3 cycles each on every x86-64 core since Nehalem)
+ * timed for ~50 ms measures it; elsewhere, or if that fails, cpuinfo. */
 static double cpu_mhz(const char **how) {
 #if defined(__x86_64__) && defined(__GNUC__)
     double best = 0;

@@ -229,12 +229,7 @@ static void quant_body(ectx *ec, int32_t w, LLVMValueRef j, LLVMValueRef full_id
         LLVMValueRef qv = LLVMBuildLoad2(b, i8v, p, "");
         LLVMSetAlignment(qv, 1);
         LLVMValueRef qi = is_signed ? LLVMBuildSExt(b, qv, i32v, "") : LLVMBuildZExt(b, qv, i32v, "");
-        LLVMValueRef zpv = q->zp;
-        if (w > 1) {   /* splat of an i32 scalar: qc_cpu_splat builds f32 vectors only */
-            LLVMValueRef v = LLVMBuildInsertElement(b, LLVMGetUndef(i32v), q->zp, qc_cpu_i32(f, 0), "");
-            zpv = LLVMBuildShuffleVector(b, v, LLVMGetUndef(i32v),
-                                         LLVMConstNull(LLVMVectorType(f->i32, (unsigned)w)), "");
-        }
+        LLVMValueRef zpv = qc_cpu_splat(f, w, q->zp);
         LLVMValueRef d = LLVMBuildSIToFP(b, LLVMBuildSub(b, qi, zpv, ""), qc_cpu_vt(f, w), "");
         qc_cpu_storef(f, w, ec->ptr[MAX_OPS - 1], full_idx,
                       LLVMBuildFMul(b, d, qc_cpu_splat(f, w, q->scale), ""));

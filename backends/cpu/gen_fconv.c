@@ -226,13 +226,6 @@ static LLVMValueRef splat_i32(qc_cpu_fn *f, int32_t w, int64_t v) {
     return LLVMConstVector(e, (unsigned)w);
 }
 
-static LLVMValueRef splat_bool(qc_cpu_fn *f, int32_t w, LLVMValueRef b1) {
-    LLVMTypeRef vt = LLVMVectorType(f->i1, (unsigned)w);
-    LLVMValueRef v = LLVMBuildInsertElement(f->b, LLVMGetUndef(vt), b1, qc_cpu_i32(f, 0), "");
-    return LLVMBuildShuffleVector(f->b, v, LLVMGetUndef(vt),
-                                  LLVMConstNull(LLVMVectorType(f->i32, (unsigned)w)), "");
-}
-
 static LLVMValueRef prog_operand(void *ctx, int32_t k, int32_t w) {
     fctx *c = ctx;
     qc_cpu_fn *f = c->f;
@@ -315,7 +308,7 @@ static LLVMValueRef load_tap(qc_cpu_fn *f, const fconv *d, const fblock *bl, LLV
         LLVMValueRef iw0 = add(f, LLVMBuildSub(b, bl->ow0, i64c(f, d->pw - v * d->L), ""),
                                mul(f, kw, i64c(f, d->dw)));
         LLVMValueRef m = LLVMBuildAnd(b, qc_cpu_range_mask(f, iw0, d->W, d->L), bl->mask[v], "");
-        m = LLVMBuildAnd(b, m, splat_bool(f, d->L, in_h), "");
+        m = LLVMBuildAnd(b, m, qc_cpu_splat(f, d->L, in_h), "");
         return qc_cpu_loadf_masked(f, d->L, xc, add(f, mul(f, ih, i64c(f, d->W)), iw0), m);
     }
     LLVMValueRef kh32 = LLVMBuildTrunc(b, mul(f, kh, i64c(f, d->dh)), f->i32, "");

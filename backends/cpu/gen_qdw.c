@@ -61,13 +61,6 @@ typedef struct dctx {
 
 static LLVMTypeRef vi32(qc_cpu_fn *f, int32_t w) { return w == 1 ? f->i32 : LLVMVectorType(f->i32, (unsigned)w); }
 
-static LLVMValueRef splat_i32(qc_cpu_fn *f, int32_t w, LLVMValueRef s) {
-    if (w == 1) return s;
-    LLVMTypeRef vt = vi32(f, w);
-    LLVMValueRef v = LLVMBuildInsertElement(f->b, LLVMGetUndef(vt), s, qc_cpu_i32(f, 0), "");
-    return LLVMBuildShuffleVector(f->b, v, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(f->i32, (unsigned)w)), "");
-}
-
 /* x - za for tap column iw of w columns (stride sw) of input row xr, as i32. */
 static LLVMValueRef tap(const dctx *c, LLVMValueRef xr, LLVMValueRef iw, int32_t w) {
     qc_cpu_fn *f = c->f;
@@ -87,7 +80,7 @@ static LLVMValueRef tap(const dctx *c, LLVMValueRef xr, LLVMValueRef iw, int32_t
                                    LLVMConstVector(mask, (unsigned)w), "");
     }
     v = d->a_signed ? LLVMBuildSExt(f->b, v, vi32(f, w), "") : LLVMBuildZExt(f->b, v, vi32(f, w), "");
-    return LLVMBuildSub(f->b, v, splat_i32(f, w, qc_cpu_i32(f, d->za)), "");
+    return LLVMBuildSub(f->b, v, qc_cpu_splat(f, w, qc_cpu_i32(f, d->za)), "");
 }
 
 /* acc over the runtime window rows for w columns starting at column ow,
@@ -122,7 +115,7 @@ static LLVMValueRef accumulate(const dctx *c, LLVMValueRef ow, int32_t w, uint64
                                        qc_cpu_i64(f, t), "");
         LLVMValueRef wv = LLVMBuildLoad2(f->b, f->i32, qc_cpu_gep(f, f->i32, c->wz, wi), "");
         LLVMSetAlignment(wv, 4);
-        a = LLVMBuildAdd(f->b, a, LLVMBuildMul(f->b, tap(c, xr, iw, w), splat_i32(f, w, wv), ""), "");
+        a = LLVMBuildAdd(f->b, a, LLVMBuildMul(f->b, tap(c, xr, iw, w), qc_cpu_splat(f, w, wv), ""), "");
     }
     LLVMValueRef k2 = LLVMBuildAdd(f->b, k, qc_cpu_i64(f, 1), "");
     LLVMBasicBlockRef from = LLVMGetInsertBlock(f->b);
@@ -153,13 +146,13 @@ static void requant_store_n(const dctx *c, LLVMValueRef acc, LLVMValueRef mult, 
     x = LLVMBuildSelect(f->b, LLVMBuildFCmp(f->b, LLVMRealOLE, x, flo, ""), flo, x, "");
     x = LLVMBuildSelect(f->b, LLVMBuildFCmp(f->b, LLVMRealOGE, x, fhi, ""), fhi, x, "");
     LLVMValueRef q = LLVMBuildAdd(f->b, LLVMBuildFPToSI(f->b, x, vi32(f, w), ""),
-                                  splat_i32(f, w, qc_cpu_i32(f, d->zy)), "");
+                                  qc_cpu_splat(f, w, qc_cpu_i32(f, d->zy)), "");
     if (d->act_min > d->lo) {
-        LLVMValueRef m = splat_i32(f, w, qc_cpu_i32(f, d->act_min));
+        LLVMValueRef m = qc_cpu_splat(f, w, qc_cpu_i32(f, d->act_min));
         q = LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntSLT, q, m, ""), m, q, "");
     }
     if (d->act_max < d->hi) {
-        LLVMValueRef m = splat_i32(f, w, qc_cpu_i32(f, d->act_max));
+        LLVMValueRef m = qc_cpu_splat(f, w, qc_cpu_i32(f, d->act_max));
         q = LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntSGT, q, m, ""), m, q, "");
     }
     LLVMTypeRef t8 = w == 1 ? f->i8 : LLVMVectorType(f->i8, (unsigned)w);
@@ -223,7 +216,7 @@ static void emit(qc_cpu_fn *f, const dw *d) {
                (at + n * w) * d->sw - d->pw + (d->kw - 1) * d->dw + d->sw * w - 1 < d->W)
             n++;
         if (!n) continue;
-        LLVMValueRef bw = splat_i32(f, w, bias);
+        LLVMValueRef bw = qc_cpu_splat(f, w, bias);
         if (n == 1) {
             LLVMValueRef ow = qc_cpu_i64(f, at);
             requant_store(&c, accumulate(&c, ow, w, all, bw), mult, yr, ow, w);
@@ -312,7 +305,7 @@ static void emit_vnni(qc_cpu_fn *f, const dw *d) {
     LLVMValueRef plo = LLVMBuildLoad2(b, f->i32, qc_cpu_gep(f, f->i32, pre, klo), "");
     LLVMValueRef wsum = LLVMBuildSub(b, phi_, plo, "");
     LLVMValueRef comp = LLVMBuildSub(b, bias, LLVMBuildMul(b, qc_cpu_i32(f, za1), wsum, ""), "");
-    LLVMValueRef compv = splat_i32(f, DW_V, comp);
+    LLVMValueRef compv = qc_cpu_splat(f, DW_V, comp);
     int64_t nb = (d->OW + DW_V - 1) / DW_V, last = d->OW - (nb - 1) * DW_V;
     for (int part = 0; part < 2; part++) {
         /* part 0: the whole blocks before the last (a loop); part 1: the last */
@@ -347,7 +340,7 @@ static void emit_vnni(qc_cpu_fn *f, const dw *d) {
             LLVMValueRef wi = LLVMBuildAdd(b, LLVMBuildMul(b, k, qc_cpu_i64(f, d->G), ""), qc_cpu_i64(f, g), "");
             LLVMValueRef w = LLVMBuildLoad2(b, f->i32, qc_cpu_gep(f, f->i32, wq, wi), "");
             LLVMSetAlignment(w, 4);
-            LLVMValueRef args[3] = {a, LLVMBuildBitCast(b, xv, vi, ""), splat_i32(f, DW_V, w)};
+            LLVMValueRef args[3] = {a, LLVMBuildBitCast(b, xv, vi, ""), qc_cpu_splat(f, DW_V, w)};
             a = LLVMBuildCall2(b, dot_ty, dot, args, 3, "");
         }
         LLVMValueRef k2 = LLVMBuildAdd(b, k, qc_cpu_i64(f, 1), "");

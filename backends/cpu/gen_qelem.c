@@ -165,14 +165,6 @@ static LLVMTypeRef ivt(LLVMTypeRef el, int32_t w) {
     return w == 1 ? el : LLVMVectorType(el, (unsigned)w);
 }
 
-static LLVMValueRef splat_any(qc_cpu_fn *f, int32_t w, LLVMValueRef s) {
-    if (w == 1) return s;
-    LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(s), (unsigned)w);
-    LLVMValueRef v = LLVMBuildInsertElement(f->b, LLVMGetUndef(vt), s, qc_cpu_i32(f, 0), "");
-    return LLVMBuildShuffleVector(f->b, v, LLVMGetUndef(vt),
-                                  LLVMConstNull(LLVMVectorType(f->i32, (unsigned)w)), "");
-}
-
 static LLVMValueRef widen(qe_ctx *c, LLVMValueRef v, LLVMTypeRef to) {
     return c->q->t == QC_I8 ? LLVMBuildSExt(c->f->b, v, to, "") : LLVMBuildZExt(c->f->b, v, to, "");
 }
@@ -190,7 +182,7 @@ static LLVMValueRef dequant(qe_ctx *c, int32_t w, LLVMValueRef q8, LLVMValueRef 
                             LLVMValueRef scale) {
     qc_cpu_fn *f = c->f;
     LLVMValueRef qi = widen(c, q8, ivt(f->i32, w));
-    LLVMValueRef d = LLVMBuildSIToFP(f->b, LLVMBuildSub(f->b, qi, splat_any(f, w, zp), ""),
+    LLVMValueRef d = LLVMBuildSIToFP(f->b, LLVMBuildSub(f->b, qi, qc_cpu_splat(f, w, zp), ""),
                                      qc_cpu_vt(f, w), "");
     return LLVMBuildFMul(f->b, d, qc_cpu_splat(f, w, scale), "");
 }

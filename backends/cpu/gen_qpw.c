@@ -74,12 +74,7 @@ typedef struct pctx {
     int64_t ystride;                  /* bytes between filters' outputs at yp */
 } pctx;
 
-static LLVMValueRef splat32(pctx *c, LLVMValueRef s) {
-    qc_cpu_fn *f = c->f;
-    LLVMValueRef v = LLVMBuildInsertElement(f->b, LLVMGetUndef(c->vi32), s, qc_cpu_i32(f, 0), "");
-    return LLVMBuildShuffleVector(f->b, v, LLVMGetUndef(c->vi32),
-                                  LLVMConstNull(LLVMVectorType(f->i32, PW_L)), "");
-}
+static LLVMValueRef splat32(pctx *c, LLVMValueRef s) { return qc_cpu_splat(c->f, PW_L, s); }
 
 /* 16 bytes of channel row ch (a compile-time channel index >= C reads as
  * zeros) at positions p0.. of image plane xp; `lanes` < 16 masks the tail. */

@@ -79,7 +79,7 @@ LLVMTypeRef qc_cpu_vt(qc_cpu_fn *f, int32_t w) {
 
 LLVMValueRef qc_cpu_splat(qc_cpu_fn *f, int32_t w, LLVMValueRef s) {
     if (w == 1) return s;
-    LLVMTypeRef vt = qc_cpu_vt(f, w);
+    LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(s), (unsigned)w);
     LLVMValueRef v = LLVMBuildInsertElement(f->b, LLVMGetUndef(vt), s, qc_cpu_i32(f, 0), "");
     LLVMValueRef zero = LLVMConstNull(LLVMVectorType(f->i32, (unsigned)w));
     return LLVMBuildShuffleVector(f->b, v, LLVMGetUndef(vt), zero, "");

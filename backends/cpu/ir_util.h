@@ -35,6 +35,7 @@ LLVMValueRef qc_cpu_lin(qc_cpu_fn *f, int64_t a, int64_t b);
 LLVMTypeRef qc_cpu_vt(qc_cpu_fn *f, int32_t w);
 /* A float constant splat over w lanes. */
 LLVMValueRef qc_cpu_fconst(qc_cpu_fn *f, int32_t w, double v);
+/* A scalar of any type (f32, i32, i1, ...) over w lanes; w == 1: itself. */
 LLVMValueRef qc_cpu_splat(qc_cpu_fn *f, int32_t w, LLVMValueRef scalar);
 /* Loads / stores w floats at base + idx floats (align 4; w == 1 scalar). */
 LLVMValueRef qc_cpu_loadf(qc_cpu_fn *f, int32_t w, LLVMValueRef base, LLVMValueRef idx);

@@ -20,22 +20,15 @@ LLVMValueRef qc_cpu_quantize_scale_ok(qc_cpu_fn *f, LLVMValueRef s) {
     return LLVMBuildAnd(b, ge, le, "");
 }
 
-static LLVMValueRef isplat(qc_cpu_fn *f, int32_t w, LLVMValueRef s) {
-    if (w == 1) return s;
-    LLVMTypeRef vt = LLVMVectorType(f->i32, (unsigned)w);
-    LLVMValueRef v = LLVMBuildInsertElement(f->b, LLVMGetUndef(vt), s, qc_cpu_i32(f, 0), "");
-    return LLVMBuildShuffleVector(f->b, v, LLVMGetUndef(vt), LLVMConstNull(vt), "");
-}
-
 static qc_cpu_qlanes lanes(qc_cpu_fn *f, int32_t w, const qc_cpu_qlanes *one) {
     qc_cpu_qlanes l;
     l.s = qc_cpu_splat(f, w, one->s);
     l.y = one->y ? qc_cpu_splat(f, w, one->y) : NULL;
     l.t = one->t ? qc_cpu_splat(f, w, one->t) : NULL;
     l.nt = one->nt ? qc_cpu_splat(f, w, one->nt) : NULL;
-    l.zp = isplat(f, w, one->zp);
-    l.lo = isplat(f, w, one->lo);
-    l.hi = isplat(f, w, one->hi);
+    l.zp = qc_cpu_splat(f, w, one->zp);
+    l.lo = qc_cpu_splat(f, w, one->lo);
+    l.hi = qc_cpu_splat(f, w, one->hi);
     l.flo = qc_cpu_splat(f, w, one->flo);
     l.fhi = qc_cpu_splat(f, w, one->fhi);
     return l;
@@ -50,7 +43,6 @@ void qc_cpu_quantizer_init_form(qc_cpu_fn *f, qc_cpu_quantizer *q, int32_t w, LL
                                 bool fast, LLVMValueRef zp, int32_t lo, int32_t hi) {
     LLVMBuilderRef b = f->b;
     q->fast = fast && qc_cpu_quantize_has_fma(f);
-    q->w = w;
     qc_cpu_qlanes *o = &q->one;
     o->s = s;
     o->y = o->t = o->nt = NULL;

@@ -34,8 +34,7 @@ typedef struct qc_cpu_qlanes {   /* the invariants at one width */
 
 typedef struct qc_cpu_quantizer {
     bool fast;                    /* the FMA form; else the divide */
-    int32_t w;                    /* the vector width of `vec` */
-    qc_cpu_qlanes vec, one;       /* at w lanes and at 1 */
+    qc_cpu_qlanes vec, one;       /* at the init's w lanes and at 1 */
 } qc_cpu_quantizer;
 
 /* Whether the FMA form applies to a scale of this value on f's target. */
@@ -58,7 +57,8 @@ void qc_cpu_quantizer_init(qc_cpu_fn *f, qc_cpu_quantizer *q, int32_t w, LLVMVal
 void qc_cpu_quantizer_init_form(qc_cpu_fn *f, qc_cpu_quantizer *q, int32_t w, LLVMValueRef s,
                                 bool fast, LLVMValueRef zp, int32_t lo, int32_t hi);
 
-/* saturate(rint(x / s) + zp) into [lo, hi] as i32 lanes; w is q->w or 1. */
+/* saturate(rint(x / s) + zp) into [lo, hi] as i32 lanes; w is the init's
+ * w or 1. */
 LLVMValueRef qc_cpu_quantize(qc_cpu_fn *f, const qc_cpu_quantizer *q, int32_t w, LLVMValueRef x);
 
 #endif
