@@ -191,14 +191,11 @@ qc_status qc_vk_gen_gemm(vk_builder *b, int32_t node) {
         return fallback(k, QC_VK_FB_PROGRAM), NULL;
     }
     vk_text t = {0};
+    qc_vk_glsl_head(&t, false, k->n_push);
     qc_vk_text_add(&t,
-                   "#version 450\nlayout(local_size_x_id = 0) in;\n"
-                   "layout(std430, binding = 0) buffer Arena { uint w[]; } arena;\n"
-                   "layout(std430, binding = 1) readonly buffer Consts { uint w[]; } cst;\n"
-                   "layout(push_constant) uniform P { uint p[%u]; } pc;\n"
                    "#define K %lldu\n#define N %lldu\n#define BT %uu\n"
                    "void main() {\n"
-                   "  uint gid = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x;\n"
+                   "  uint gid = QC_GID;\n"
                    "  uint m = pc.p[0];\n"
                    "  if (gid >= m * N) return;\n"
                    "  uint row = gid / N, col = gid %% N, aw = pc.p[1] / 4u;\n"
@@ -206,7 +203,7 @@ qc_status qc_vk_gen_gemm(vk_builder *b, int32_t node) {
                    "  for (uint k = 0u; k < K; k++)\n"
                    "    acc += uintBitsToFloat(arena.w[%s]) * uintBitsToFloat(cst.w[BT + col * K + k]);\n"
                    "  float y = acc;\n",
-                   k->n_push, (long long)K, (long long)N, off_b / 4,
+                   (long long)K, (long long)N, off_b / 4,
                    ta ? "aw + k * m + row" : "aw + row * K + k");
     if (alpha != 1.0f)
         qc_vk_text_add(&t, "  y = y * uintBitsToFloat(0x%xu);\n", (unsigned)(union { float f; uint32_t u; }){alpha}.u);
