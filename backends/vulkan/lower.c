@@ -89,6 +89,23 @@ void qc_vk_glsl_head(vk_text *t, bool b8, uint32_t n_push) {
                    n_push ? n_push : 1);
 }
 
+qc_status qc_vk_add_body_shader(vk_builder *b, int32_t node, vk_text *body, uint32_t local_x) {
+    const qc_node *n = &b->g->nodes[node];
+    vk_kernel *k = &b->kernels[node];
+    vk_text t = {0};
+    qc_vk_glsl_head(&t, false, k->n_push);
+    if (body->s) qc_vk_text_add(&t, "%s", body->s);
+    qc_status st = t.oom || body->oom ? qc_error(QC_ERR_NOMEM, "out of memory") : NULL;
+    free(body->s);
+    *body = (vk_text){0};
+    if (!st)
+        st = qc_vk_add_shader(b, t.s, n->name ? n->name : qc_op_get_info(n->op)->name, local_x, 0,
+                              &k->variants[0]);
+    free(t.s);
+    k->n_variants = 1;
+    return st;
+}
+
 static qc_status gen_node(vk_builder *b, int32_t i) {
     vk_kernel *k = &b->kernels[i];
     *k = (vk_kernel){.mode = QC_VK_MODE_REF, .reason = QC_VK_FB_OP};

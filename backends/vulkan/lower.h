@@ -97,4 +97,8 @@ bool qc_vk_count_linear(const qc_type *t, int64_t *a, int64_t *b);
  * uint32 push constants pc.p[], and QC_GID, the flat invocation index. */
 void qc_vk_glsl_head(vk_text *t, bool b8, uint32_t n_push);
 
+/* Compiles qc_vk_glsl_head (no byte view) + body as node's only shader
+ * variant with local size local_x, and frees body's text. */
+qc_status qc_vk_add_body_shader(vk_builder *b, int32_t node, vk_text *body, uint32_t local_x);
+
 #endif

@@ -217,14 +217,5 @@ qc_status qc_vk_gen_ew(vk_builder *b, int32_t node) {
                        "void main() {\n  uint gid = QC_GID;\n  if (gid >= pc.p[0]) return;\n"
                        "  arena.w[pc.p[2] / 4u + gid] = un(arena.w[pc.p[1] / 4u + gid]);\n}\n");
     }
-    vk_text t = {0};
-    qc_vk_glsl_head(&t, false, k->n_push);
-    if (body.s) qc_vk_text_add(&t, "%s", body.s);
-    if (t.oom || body.oom) st = qc_error(QC_ERR_NOMEM, "out of memory");
-    free(body.s);
-    if (!st) st = qc_vk_add_shader(b, t.s, n->name ? n->name : qc_op_get_info(n->op)->name, LOCAL_X, 0,
-                                   &k->variants[0]);
-    free(t.s);
-    k->n_variants = 1;
-    return st;
+    return qc_vk_add_body_shader(b, node, &body, LOCAL_X);
 }

@@ -276,14 +276,5 @@ qc_status qc_vk_gen_norm(vk_builder *b, int32_t node) {
         if (!st) fallback(k, QC_VK_FB_SHAPE);
         return st;
     }
-    vk_text t = {0};
-    qc_vk_glsl_head(&t, false, k->n_push);
-    if (body.s) qc_vk_text_add(&t, "%s", body.s);
-    if (t.oom || body.oom) st = qc_error(QC_ERR_NOMEM, "out of memory");
-    free(body.s);
-    if (!st) st = qc_vk_add_shader(b, t.s, n->name ? n->name : qc_op_get_info(n->op)->name, WG, 0,
-                                   &k->variants[0]);
-    free(t.s);
-    k->n_variants = 1;
-    return st;
+    return qc_vk_add_body_shader(b, node, &body, WG);
 }
