@@ -4,7 +4,9 @@
  * (vpdpbusd/cycle x 64 MACs x 2 ops x the clock, measured: see cpu_mhz).
  *
  *   qgemm_bench [M K N]...        default: 1000 200 128 and 512 512 512,
- *                                 then a 3x3 conv 64 -> 64 channels on 56x56
+ *                                 then ResNet-18's 3x3 conv layers, routed
+ *                                 (direct / grid) and through im2col
+ *   QC_CONV_SHAPES="C,H,M,k;..." other conv layers (C -> M channels, H x H, k x k)
  *   QC_VNNI_PER_CYCLE=1.9         vpdpbusd issued per cycle for the peak
  *
  * Times are the fastest single call over ~0.5 s per kernel (robust to a
@@ -169,8 +171,8 @@ static double time_kernel(const char *cpu, const qc_i8_tile *tile, const char *p
     return best;
 }
 
-/* x u8 [1, C, H, W] * w i8 [M, C, 3, 3], pads 1: a ResNet-style layer. */
-static qc_graph *make_conv(int64_t C, int64_t H, int64_t M, int32_t *node) {
+/* x u8 [1, C, H, W] * w i8 [M, C, kk, kk], pads kk / 2: a ResNet-style layer. */
+static qc_graph *make_conv(int64_t C, int64_t H, int64_t M, int64_t kk, int32_t *node) {
     qc_graph *g;
     die(qc_graph_create("bench", &g), "graph");
     qc_type xt = {.dtype = QC_U8, .rank = 4, .dims = {1, C, H, H}};
@@ -180,7 +182,7 @@ static qc_graph *make_conv(int64_t C, int64_t H, int64_t M, int32_t *node) {
     float sx = 0.02f, sw = 0.001f, sy = 0.5f;
     uint8_t zx = 3, zy = 128;
     int8_t zw = 0;
-    int64_t one = 1, wd[4] = {M, C, 3, 3}, n = M * C * 9;
+    int64_t one = 1, wd[4] = {M, C, kk, kk}, n = M * C * kk * kk;
     int8_t *w = malloc((size_t)n);
     for (int64_t i = 0; i < n; i++) w[i] = (int8_t)(i * 37 % 251 - 125);
     ids[1] = add_const(g, "sx", QC_F32, 0, &one, &sx, 4);
@@ -194,28 +196,53 @@ static qc_graph *make_conv(int64_t C, int64_t H, int64_t M, int32_t *node) {
     qc_type yt = {.dtype = QC_U8, .rank = 4, .dims = {1, M, H, H}};
     die(qc_graph_add_value(g, "y", &yt, &yid), "y");
     die(qc_graph_add_node(g, QC_OP_QCONV, "conv", ids, 8, &yid, 1, node), "node");
-    int64_t pads[4] = {1, 1, 1, 1};
+    int64_t pads[4] = {kk / 2, kk / 2, kk / 2, kk / 2};
     die(qc_node_set_ints(g, *node, "pads", pads, 4), "pads");
     return g;
 }
 
+/* The routed generator (direct, pointwise or im2col, as a model gets it). */
+static qc_status gen_routed(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k,
+                            const qc_i8_tile *tile) {
+    (void)tile;
+    return qc_cpu_gen_qconv(cg, g, node, k);
+}
+
+/* ResNet-18's 3x3 layers (C = M channels on H x H), each through the
+ * routed generator and through im2col. */
 static void bench_conv(double peak) {
-    int64_t C = 64, H = 56, M = 64;
-    int32_t node;
-    qc_graph *g = make_conv(C, H, M, &node);
-    uint8_t *x = malloc((size_t)(C * H * H)), *y = malloc((size_t)(M * H * H));
-    for (int64_t i = 0; i < C * H * H; i++) x[i] = (uint8_t)(i * 29 % 256);
-    const char *cpus[] = {"native", "x86-64-v3"};
-    for (int c = 0; c < 2; c++) {
-        char variant[48] = "";
-        double t = time_kernel(cpus[c], NULL, NULL, g, node, qc_cpu_gen_qconv_tile, x, y, variant);
-        if (t < 0) continue;
-        double gops = 2.0 * (double)(M * H * H) * (double)(C * 9) / t / 1e9;
-        printf("%-18s %-10s %-32s %10s %8.1f %6.1f%%\n", "conv 64x56x56 k3", cpus[c], variant,
-               "none", gops, 100 * gops / peak);
+    int64_t shapes[16][4] = {{64, 56, 64, 3}, {128, 28, 128, 3}, {256, 14, 256, 3}, {512, 7, 512, 3}};
+    size_t n = 4;
+    const char *env = getenv("QC_CONV_SHAPES");   /* "C,H,M,k;C,H,M,k..." */
+    if (env) n = 0;   /* the list replaces the default */
+    for (long long c, h, m, kk; env && n < 16 && sscanf(env, "%lld,%lld,%lld,%lld", &c, &h, &m, &kk) == 4;) {
+        shapes[n][0] = c, shapes[n][1] = h, shapes[n][2] = m, shapes[n][3] = kk, n++;
+        env = strchr(env, ';');
+        if (env) env++;
     }
-    free(x), free(y);
-    qc_graph_destroy(g);
+    for (size_t s = 0; s < n; s++) {
+        int64_t C = shapes[s][0], H = shapes[s][1], M = shapes[s][2], kk = shapes[s][3];
+        int32_t node;
+        qc_graph *g = make_conv(C, H, M, kk, &node);
+        uint8_t *x = malloc((size_t)(C * H * H)), *y = malloc((size_t)(M * H * H));
+        for (int64_t i = 0; i < C * H * H; i++) x[i] = (uint8_t)(i * 29 % 256);
+        char shape[32];
+        snprintf(shape, sizeof shape, "conv %lldx%lldx%lld>%lld k%lld", (long long)C, (long long)H,
+                 (long long)H, (long long)M, (long long)kk);
+        const char *cpus[] = {"native", "x86-64-v3"};
+        gen_fn gens[] = {gen_routed, qc_cpu_gen_qconv_tile};
+        for (int c = 0; c < 2; c++)
+            for (int v = 0; v < 2; v++) {
+                char variant[48] = "";
+                double t = time_kernel(cpus[c], NULL, NULL, g, node, gens[v], x, y, variant);
+                if (t < 0 || (v == 1 && strstr(variant, "im2col") && c == 1)) continue;
+                double gops = 2.0 * (double)(M * H * H) * (double)(C * kk * kk) / t / 1e9;
+                printf("%-18s %-10s %-32s %10s %8.1f %6.1f%%\n", shape, cpus[c], variant, "none",
+                       gops, 100 * gops / peak);
+            }
+        free(x), free(y);
+        qc_graph_destroy(g);
+    }
 }
 
 int main(int argc, char **argv) {

@@ -425,13 +425,36 @@ out:
     return st;
 }
 
+/* A 2-D conv with a window (not 1x1) whose output rows are short (<= 16
+ * positions: a 16-lane vector of the position-vectorised kernels is at
+ * best one row) and that has many filters per group: the im2col GEMM,
+ * whose gather is shared by all filters, beat the direct / grid kernels
+ * there (qgemm_bench, 3x3 layers, single thread, znver5: 14x14x256 79% vs
+ * 67% of the VNNI peak, 7x7x512 75% vs 64%, 7x7x1024 84% vs 73%; with 64
+ * filters, or rows of 28 and more, the direct kernel won, and on 1x1
+ * layers the pointwise kernel won at every size tried). */
+static bool prefers_im2col(const qc_graph *g, const qc_node *nd) {
+    if (nd->n_out != 1 || nd->out[0] < 0 || nd->n_in < 4 || nd->in[3] < 0) return false;
+    const qc_type *yt = &g->values[nd->out[0]].type, *wt = &g->values[nd->in[3]].type;
+    if (yt->rank != 4 || wt->rank != 4 || yt->dims[1] == QC_DIM_SYM || yt->dims[3] == QC_DIM_SYM)
+        return false;
+    int64_t group = qc_attr_int(nd, "group", 1);
+    return group >= 1 && wt->dims[2] * wt->dims[3] > 1 && yt->dims[3] <= 16 &&
+           yt->dims[1] / group >= 128;
+}
+
 qc_status qc_cpu_gen_qconv(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_cpu_kernel *k) {
     /* depthwise layers get the direct kernel (gen_qdw.c), 1x1 ones the
      * position-vectorised one (gen_qpw.c); the rest, or a configuration
-     * those do not take, the im2col GEMM */
+     * those do not take, the im2col GEMM (first, where prefers_im2col) */
     qc_status st = qc_cpu_gen_qdw(cg, g, node, k);
     if (!st || qc_status_code(st) != QC_ERR_UNSUPPORTED) return st;
     qc_status_free(st);
+    if (prefers_im2col(g, &g->nodes[node])) {
+        st = qc_cpu_gen_qconv_tile(cg, g, node, k, NULL);
+        if (!st || qc_status_code(st) != QC_ERR_UNSUPPORTED) return st;
+        qc_status_free(st);
+    }
     st = qc_cpu_gen_qpw(cg, g, node, k);
     if (!st || qc_status_code(st) != QC_ERR_UNSUPPORTED) return st;
     qc_status_free(st);

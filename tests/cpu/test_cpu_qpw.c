@@ -5,14 +5,14 @@
  * 200 random qc.QConv nodes of one group, half 1x1 without padding (the
  * pointwise kernel), half with kernels 1..5 x 1..5, dilations, explicit pads
  * or auto_pad and strides 1..3 (the direct kernel):
- * channels 1..70 (k-group tails), filters 1..110 (tile and row-block tails),
+ * channels 1..70 (k-group tails), filters 1..110 or 128..160 (tile and row-block tails),
  * 1..22 x 1..22 positions (the masked last block), u8/i8 activations with a
  * random zero point, i8 weights with zero points 0, per-tensor or
  * per-channel scales, u8/i8 outputs, optional bias and act clamp, a fixed or
  * symbolic batch; output scales from in range to mostly saturating. On a
  * host with avx512vnni each case checks from the kernel table that the node
  * ran the kernel it should (short rows at stride 1: the direct kernel's
- * padded-grid variant); a case with a nonzero weight zero point, or short
+ * padded-grid variant; short rows under >= 128 filters: im2col); a case with a nonzero weight zero point, or short
  * rows with a stride, checks that none did (and still matches the ref on the im2col
  * path). */
 #include <stdio.h>
@@ -54,6 +54,7 @@ static qc_graph *make_pw(char *desc, size_t dlen, const char **want) {
     if (sym) CHECK_OK(qc_graph_set_batch(g, "N"));
     int64_t C = irand(1, 70), M = irand(1, 110), H = irand(1, 22), W = irand(1, 22);
     if (irand(0, 2) == 0) W = irand(12, 70);   /* rows the direct kernel takes, several blocks */
+    if (irand(0, 7) == 0) M = irand(128, 160);   /* short rows then go to im2col */
     bool a_s = irand(0, 2) == 0, y_s = irand(0, 1), zw_nonzero = irand(0, 7) == 0;
     bool per_ch = irand(0, 1), bias = irand(0, 1), clamp = irand(0, 2) == 0;
     /* the window: 1x1 unpadded (pointwise) or anything of stride 1 (direct) */
@@ -143,6 +144,9 @@ static qc_graph *make_pw(char *desc, size_t dlen, const char **want) {
         int64_t ow = g->values[y].type.dims[3];
         bool s1 = st[0] == 1 && st[1] == 1;
         *want = ow * 4 >= (ow + 15) / 16 * 16 * 3 ? "qdirect" : s1 ? "grid" : NULL;
+        /* a window over rows of <= 16 outputs with >= 128 filters: im2col
+         * first (gen_qconv.c prefers_im2col) */
+        if (k[0] * k[1] > 1 && ow <= 16 && M >= 128) *want = "im2col";
     }
     return g;
 }
