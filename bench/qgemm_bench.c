@@ -6,7 +6,8 @@
  *   qgemm_bench [M K N]...        default: 1000 200 128 and 512 512 512,
  *                                 then ResNet-18's 3x3 conv layers, routed
  *                                 (direct / grid) and through im2col
- *   QC_CONV_SHAPES="C,H,M,k;..." other conv layers (C -> M channels, H x H, k x k)
+ *   QC_CONV_SHAPES="C,H,M,k,s;..." other conv layers (C -> M channels, H x H,
+ *                                 k x k window, stride s)
  *   QC_VNNI_PER_CYCLE=1.9         vpdpbusd issued per cycle for the peak
  *
  * Times are the fastest single call over ~0.5 s per kernel (robust to a
@@ -171,8 +172,11 @@ static double time_kernel(const char *cpu, const qc_i8_tile *tile, const char *p
     return best;
 }
 
-/* x u8 [1, C, H, W] * w i8 [M, C, kk, kk], pads kk / 2: a ResNet-style layer. */
-static qc_graph *make_conv(int64_t C, int64_t H, int64_t M, int64_t kk, int32_t *node) {
+/* x u8 [1, C, H, H] * w i8 [M, C, kk, kk], pads kk / 2, stride sd: a
+ * ResNet-style layer with OH x OH outputs (*oh). */
+static qc_graph *make_conv(int64_t C, int64_t H, int64_t M, int64_t kk, int64_t sd, int64_t *oh,
+                           int32_t *node) {
+    *oh = (H + 2 * (kk / 2) - kk) / sd + 1;
     qc_graph *g;
     die(qc_graph_create("bench", &g), "graph");
     qc_type xt = {.dtype = QC_U8, .rank = 4, .dims = {1, C, H, H}};
@@ -193,11 +197,13 @@ static qc_graph *make_conv(int64_t C, int64_t H, int64_t M, int64_t kk, int32_t 
     ids[6] = add_const(g, "sy", QC_F32, 0, &one, &sy, 4);
     ids[7] = add_const(g, "zy", QC_U8, 0, &one, &zy, 1);
     free(w);
-    qc_type yt = {.dtype = QC_U8, .rank = 4, .dims = {1, M, H, H}};
+    qc_type yt = {.dtype = QC_U8, .rank = 4, .dims = {1, M, *oh, *oh}};
     die(qc_graph_add_value(g, "y", &yt, &yid), "y");
     die(qc_graph_add_node(g, QC_OP_QCONV, "conv", ids, 8, &yid, 1, node), "node");
     int64_t pads[4] = {kk / 2, kk / 2, kk / 2, kk / 2};
     die(qc_node_set_ints(g, *node, "pads", pads, 4), "pads");
+    int64_t strides[2] = {sd, sd};
+    die(qc_node_set_ints(g, *node, "strides", strides, 2), "strides");
     return g;
 }
 
@@ -211,24 +217,25 @@ static qc_status gen_routed(qc_cpu_cg *cg, const qc_graph *g, int32_t node, qc_c
 /* ResNet-18's 3x3 layers (C = M channels on H x H), each through the
  * routed generator and through im2col. */
 static void bench_conv(double peak) {
-    int64_t shapes[16][4] = {{64, 56, 64, 3}, {128, 28, 128, 3}, {256, 14, 256, 3}, {512, 7, 512, 3}};
+    int64_t shapes[16][5] = {{64, 56, 64, 3, 1}, {128, 28, 128, 3, 1}, {256, 14, 256, 3, 1}, {512, 7, 512, 3, 1}};
     size_t n = 4;
-    const char *env = getenv("QC_CONV_SHAPES");   /* "C,H,M,k;C,H,M,k..." */
+    const char *env = getenv("QC_CONV_SHAPES");   /* "C,H,M,k,s;..." */
     if (env) n = 0;   /* the list replaces the default */
-    for (long long c, h, m, kk; env && n < 16 && sscanf(env, "%lld,%lld,%lld,%lld", &c, &h, &m, &kk) == 4;) {
-        shapes[n][0] = c, shapes[n][1] = h, shapes[n][2] = m, shapes[n][3] = kk, n++;
+    for (long long c, h, m, kk, sd; env && n < 16 &&
+                                    sscanf(env, "%lld,%lld,%lld,%lld,%lld", &c, &h, &m, &kk, &sd) == 5;) {
+        shapes[n][0] = c, shapes[n][1] = h, shapes[n][2] = m, shapes[n][3] = kk, shapes[n][4] = sd, n++;
         env = strchr(env, ';');
         if (env) env++;
     }
     for (size_t s = 0; s < n; s++) {
-        int64_t C = shapes[s][0], H = shapes[s][1], M = shapes[s][2], kk = shapes[s][3];
+        int64_t C = shapes[s][0], H = shapes[s][1], M = shapes[s][2], kk = shapes[s][3], OH;
         int32_t node;
-        qc_graph *g = make_conv(C, H, M, kk, &node);
+        qc_graph *g = make_conv(C, H, M, kk, shapes[s][4], &OH, &node);
         uint8_t *x = malloc((size_t)(C * H * H)), *y = malloc((size_t)(M * H * H));
         for (int64_t i = 0; i < C * H * H; i++) x[i] = (uint8_t)(i * 29 % 256);
         char shape[32];
-        snprintf(shape, sizeof shape, "conv %lldx%lldx%lld>%lld k%lld", (long long)C, (long long)H,
-                 (long long)H, (long long)M, (long long)kk);
+        snprintf(shape, sizeof shape, "conv %lldx%lld>%lld k%llds%lld", (long long)C, (long long)H,
+                 (long long)M, (long long)kk, (long long)shapes[s][4]);
         const char *cpus[] = {"native", "x86-64-v3"};
         gen_fn gens[] = {gen_routed, qc_cpu_gen_qconv_tile};
         for (int c = 0; c < 2; c++)
@@ -236,7 +243,7 @@ static void bench_conv(double peak) {
                 char variant[48] = "";
                 double t = time_kernel(cpus[c], NULL, NULL, g, node, gens[v], x, y, variant);
                 if (t < 0 || (v == 1 && strstr(variant, "im2col") && c == 1)) continue;
-                double gops = 2.0 * (double)(M * H * H) * (double)(C * kk * kk) / t / 1e9;
+                double gops = 2.0 * (double)(M * OH * OH) * (double)(C * kk * kk) / t / 1e9;
                 printf("%-18s %-10s %-32s %10s %8.1f %6.1f%%\n", shape, cpus[c], variant, "none",
                        gops, 100 * gops / peak);
             }
