@@ -111,6 +111,8 @@ static qc_status gen_node(vk_builder *b, int32_t i) {
     *k = (vk_kernel){.mode = QC_VK_MODE_REF, .reason = QC_VK_FB_OP};
     switch (b->g->nodes[i].op) {
     case QC_OP_QGEMM: return qc_vk_gen_qgemm(b, i);
+    case QC_OP_QCONV:
+    case QC_OP_QLINEAR_CONV: return qc_vk_gen_qconv(b, i);
     case QC_OP_GEMM:
     case QC_OP_MATMUL:
     case QC_OP_FUSED_GEMM:

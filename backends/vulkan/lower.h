@@ -68,6 +68,16 @@ qc_status qc_vk_gen_pool(vk_builder *b, int32_t node);
 /* Softmax and LayerNormalization: one workgroup per row (lower_norm.c). */
 qc_status qc_vk_gen_norm(vk_builder *b, int32_t node);
 
+/* Shared by the int8 generators (defined in lower_gemm.c). A constant f32
+ * scalar; entry i of a constant int vector of 1 or n entries (absent = 0);
+ * entry i of a constant f32 vector of 1 or n entries. False when the value
+ * is not a constant of that form. */
+bool qc_vk_const_scalar_f32(const vk_builder *b, int32_t v, float *out);
+bool qc_vk_const_int_at(const vk_builder *b, int32_t v, int64_t n, int64_t i, int32_t *out);
+bool qc_vk_const_f32_at(const vk_builder *b, int32_t v, int64_t n, int64_t i, float *out);
+/* QConv (lower_conv.c): int8 direct convolution, 1-D and 2-D NCHW. */
+qc_status qc_vk_gen_qconv(vk_builder *b, int32_t node);
+
 /* Growable text for generated GLSL. */
 typedef struct vk_text {
     char *s;
@@ -100,5 +110,16 @@ void qc_vk_glsl_head(vk_text *t, bool b8, uint32_t n_push);
 /* Compiles qc_vk_glsl_head (no byte view) + body as node's only shader
  * variant with local size local_x, and frees body's text. */
 qc_status qc_vk_add_body_shader(vk_builder *b, int32_t node, vk_text *body, uint32_t local_x);
+
+/* GLSL shared by the int8 shaders (lower_gemm.c). int8_dot: `int
+ * dot_ab(uint a, uint b)`, the dot product of four packed 8-bit pairs (a's
+ * and b's bytes signed or not), and `int sum_a(uint a)`, the sum of a's
+ * four; dot = OpSDot/OpUDot/OpSUDot through GL_EXT_spirv_intrinsics (the
+ * caller enables that extension), else an int32 unpack. requant: `uint
+ * requant(int v, uint ch)`, the output byte of accumulator v for channel
+ * ch, bit-identical to qc_requantize + the act clamp; needs the defines
+ * MULT (word index of the fp32 multipliers in cst), ZY, LO, HI, AMIN, AMAX. */
+void qc_vk_glsl_int8_dot(vk_text *t, bool dot, bool a_signed, bool b_signed);
+void qc_vk_glsl_requant(vk_text *t);
 
 #endif

@@ -54,7 +54,7 @@ static void fallback(vk_kernel *k, uint32_t reason) {
 }
 
 /* A constant with one entry, as f32 / int; false if absent or not so. */
-static bool const_scalar_f32(const vk_builder *b, int32_t v, float *out) {
+bool qc_vk_const_scalar_f32(const vk_builder *b, int32_t v, float *out) {
     const qc_value *x = val(b, v);
     if (!x || !x->data || x->type.dtype != QC_F32 || qc_type_numel(&x->type) != 1) return false;
     memcpy(out, x->data, sizeof *out);
@@ -62,7 +62,7 @@ static bool const_scalar_f32(const vk_builder *b, int32_t v, float *out) {
 }
 
 /* Entry i of a constant integer vector of 1 or n entries (absent = 0). */
-static bool const_int_at(const vk_builder *b, int32_t v, int64_t n, int64_t i, int32_t *out) {
+bool qc_vk_const_int_at(const vk_builder *b, int32_t v, int64_t n, int64_t i, int32_t *out) {
     if (v < 0) {
         *out = 0;
         return true;
@@ -74,7 +74,7 @@ static bool const_int_at(const vk_builder *b, int32_t v, int64_t n, int64_t i, i
     return true;
 }
 
-static bool const_f32_at(const vk_builder *b, int32_t v, int64_t n, int64_t i, float *out) {
+bool qc_vk_const_f32_at(const vk_builder *b, int32_t v, int64_t n, int64_t i, float *out) {
     const qc_value *x = val(b, v);
     int64_t c = x && x->data ? qc_type_numel(&x->type) : -1;
     if (!x || !x->data || x->type.dtype != QC_F32 || (c != 1 && c != n)) return false;
@@ -82,27 +82,9 @@ static bool const_f32_at(const vk_builder *b, int32_t v, int64_t n, int64_t i, f
     return true;
 }
 
-/* ---- qc.QGemm ------------------------------------------------------------------- */
+/* ---- shared by the int8 generators (QGemm here, QConv in lower_conv.c) --------- */
 
-/* GLSL for one QGemm; dot = use the packed int8 dot product instructions. */
-static void qgemm_glsl(vk_text *t, bool dot, bool a_signed, bool b_signed, int64_t K, int64_t N,
-                       uint32_t bt, uint32_t corr, int zb_off, uint32_t mult, int32_t zy,
-                       int64_t lo, int64_t hi, int64_t amin, int64_t amax) {
-    int64_t kw = (K + 3) / 4;
-    qc_vk_text_add(t, "#version 450\n");
-    if (dot) qc_vk_text_add(t, "#extension GL_EXT_spirv_intrinsics : require\n");
-    qc_vk_text_add(t,
-                   "layout(local_size_x_id = 0) in;\n"
-                   "layout(std430, binding = 0) buffer Arena { uint w[]; } arena;\n"
-                   "layout(std430, binding = 1) readonly buffer Consts { uint w[]; } cst;\n"
-                   "layout(push_constant) uniform P { uint m; uint a_off; uint y_off; } pc;\n"
-                   "#define K %lldu\n#define KW %lldu\n#define N %lldu\n#define BT %uu\n"
-                   "#define CORR %uu\n#define MULT %uu\n#define ZY %d\n#define LO %lld\n"
-                   "#define HI %lld\n#define AMIN %lld\n#define AMAX %lld\n",
-                   (long long)K, (long long)kw, (long long)N, bt / 4, corr / 4, mult / 4, (int)zy,
-                   (long long)lo, (long long)hi, (long long)amin, (long long)amax);
-    if (zb_off >= 0) qc_vk_text_add(t, "#define ZB %uu\n", (unsigned)zb_off / 4);
-    if (K % 4) qc_vk_text_add(t, "#define TAILMASK 0x%xu\n", (unsigned)(0xffffffffu >> (8 * (4 - K % 4))));
+void qc_vk_glsl_int8_dot(vk_text *t, bool dot, bool a_signed, bool b_signed) {
     if (dot) {
         /* OpSDot 4450 / OpUDot 4451 / OpSUDot 4452, PackedVectorFormat4x8Bit = 0;
          * capabilities DotProductInput4x8BitPacked 6018, DotProduct 6019. */
@@ -129,12 +111,9 @@ static void qgemm_glsl(vk_text *t, bool dot, bool a_signed, bool b_signed, int64
                        "int sum_a(uint a) { int s = 0; for (uint i = 0u; i < 4u; i++) s += ax(a, i); "
                        "return s; }\n");
     }
-    if (K % 4 == 0)
-        qc_vk_text_add(t, "uint load_a(uint off) { return arena.w[off >> 2]; }\n");
-    else   /* rows start at any byte: a funnel shift of two words (the arena is padded) */
-        qc_vk_text_add(t,
-                       "uint load_a(uint off) { uint i = off >> 2, s = (off & 3u) * 8u;\n"
-                       "  uint w0 = arena.w[i]; return s == 0u ? w0 : (w0 >> s) | (arena.w[i + 1u] << (32u - s)); }\n");
+}
+
+void qc_vk_glsl_requant(vk_text *t) {
     qc_vk_text_add(t,
                    "uint requant(int v, uint col) {\n"
                    "  precise float r = float(v) * uintBitsToFloat(cst.w[MULT + col]);\n"
@@ -142,7 +121,39 @@ static void qgemm_glsl(vk_text *t, bool dot, bool a_signed, bool b_signed, int64
                    "  if (isnan(r)) r = 0.0;\n"
                    "  int q = r <= float(LO - ZY) ? LO : r >= float(HI - ZY) ? HI : int(r) + ZY;\n"
                    "  q = min(max(q, AMIN), AMAX);\n"
-                   "  return uint(q) & 0xffu;\n}\n"
+                   "  return uint(q) & 0xffu;\n}\n");
+}
+
+/* ---- qc.QGemm ------------------------------------------------------------------- */
+
+/* GLSL for one QGemm; dot = use the packed int8 dot product instructions. */
+static void qgemm_glsl(vk_text *t, bool dot, bool a_signed, bool b_signed, int64_t K, int64_t N,
+                       uint32_t bt, uint32_t corr, int zb_off, uint32_t mult, int32_t zy,
+                       int64_t lo, int64_t hi, int64_t amin, int64_t amax) {
+    int64_t kw = (K + 3) / 4;
+    qc_vk_text_add(t, "#version 450\n");
+    if (dot) qc_vk_text_add(t, "#extension GL_EXT_spirv_intrinsics : require\n");
+    qc_vk_text_add(t,
+                   "layout(local_size_x_id = 0) in;\n"
+                   "layout(std430, binding = 0) buffer Arena { uint w[]; } arena;\n"
+                   "layout(std430, binding = 1) readonly buffer Consts { uint w[]; } cst;\n"
+                   "layout(push_constant) uniform P { uint m; uint a_off; uint y_off; } pc;\n"
+                   "#define K %lldu\n#define KW %lldu\n#define N %lldu\n#define BT %uu\n"
+                   "#define CORR %uu\n#define MULT %uu\n#define ZY %d\n#define LO %lld\n"
+                   "#define HI %lld\n#define AMIN %lld\n#define AMAX %lld\n",
+                   (long long)K, (long long)kw, (long long)N, bt / 4, corr / 4, mult / 4, (int)zy,
+                   (long long)lo, (long long)hi, (long long)amin, (long long)amax);
+    if (zb_off >= 0) qc_vk_text_add(t, "#define ZB %uu\n", (unsigned)zb_off / 4);
+    if (K % 4) qc_vk_text_add(t, "#define TAILMASK 0x%xu\n", (unsigned)(0xffffffffu >> (8 * (4 - K % 4))));
+    qc_vk_glsl_int8_dot(t, dot, a_signed, b_signed);
+    if (K % 4 == 0)
+        qc_vk_text_add(t, "uint load_a(uint off) { return arena.w[off >> 2]; }\n");
+    else   /* rows start at any byte: a funnel shift of two words (the arena is padded) */
+        qc_vk_text_add(t,
+                       "uint load_a(uint off) { uint i = off >> 2, s = (off & 3u) * 8u;\n"
+                       "  uint w0 = arena.w[i]; return s == 0u ? w0 : (w0 >> s) | (arena.w[i + 1u] << (32u - s)); }\n");
+    qc_vk_glsl_requant(t);
+    qc_vk_text_add(t,
                    "int fix(int acc, int sa, uint col) {\n"
                    "  int v = acc + int(cst.w[CORR + col]);\n"
                    "#ifdef ZB\n  v -= int(cst.w[ZB + col]) * sa;\n#endif\n"
@@ -211,8 +222,8 @@ qc_status qc_vk_gen_qgemm(vk_builder *b, int32_t node) {
         return fallback(k, QC_VK_FB_SIZE), NULL;
     float sa, sy;
     int32_t za, zy;
-    if (!const_scalar_f32(b, n->in[1], &sa) || !const_scalar_f32(b, n->in[6], &sy) ||
-        !const_int_at(b, n->in[2], 1, 0, &za) || !const_int_at(b, n->in[7], 1, 0, &zy))
+    if (!qc_vk_const_scalar_f32(b, n->in[1], &sa) || !qc_vk_const_scalar_f32(b, n->in[6], &sy) ||
+        !qc_vk_const_int_at(b, n->in[2], 1, 0, &za) || !qc_vk_const_int_at(b, n->in[7], 1, 0, &zy))
         return fallback(k, QC_VK_FB_QUANT), NULL;
     if (ibias >= 0 && (!is_const(b, ibias) || val(b, ibias)->type.dtype != QC_I32 ||
                        qc_type_numel(&val(b, ibias)->type) != N))
@@ -225,7 +236,7 @@ qc_status qc_vk_gen_qgemm(vk_builder *b, int32_t node) {
     bool any_zb = false, ok = true;
     for (int64_t c = 0; c < N && !st && ok; c++) {
         float sb;
-        ok = const_int_at(b, n->in[5], N, c, &zb[c]) && const_f32_at(b, n->in[4], N, c, &sb);
+        ok = qc_vk_const_int_at(b, n->in[5], N, c, &zb[c]) && qc_vk_const_f32_at(b, n->in[4], N, c, &sb);
         if (!ok) break;
         any_zb |= zb[c] != 0;
         mult[c] = qc_requant_multiplier(sa, sb, sy);

@@ -68,6 +68,21 @@ static const char *const val_models[] = {
     "  sm = Softmax(x) {axis=-1}\n  ln = LayerNormalization(x, s, b) {epsilon=0.001}\n"
     "  l1 = LayerNormalization(x, s2) {axis=1}\n"
     "  output sm\n  output ln\n  output l1\n}\n",
+    /* int8 conv: u8 x, per-channel i8 weights with zero points, pads (plane % 4 == 0 and not),
+     * depthwise stride 2, i8 x with bias and clamp, 1-D */
+    "qcir 1\ngraph conv batch B {\n  input x: u8[B,2,4,4]\n  input xs: i8[B,2,5,3]\n  input x1: u8[B,2,7]\n"
+    "  const sx: f32[] = [0.02]\n  const zx: u8[] = [128]\n  const zxs: i8[] = [-3]\n"
+    "  const w: i8[3,2,3,3] = [1, -2, 3, -4, 5, -6, 7, -8, 9, -1, 2, -3, 4, -5, 6, -7, 8, -9, 1, 1, 1, 1, 1, 1, 1,"
+    " 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4]\n"
+    "  const wd: u8[2,1,2,2] = [1, 2, 3, 4, 5, 6, 7, 8]\n  const w1: i8[2,2,3] = [1, 2, 3, -1, -2, -3, 4, 5, 6, 0, 1, 0]\n"
+    "  const sw: f32[3] = [0.01, 0.02, 0.03]\n  const zw: i8[3] = [0, 1, -1]\n  const sw1: f32[] = [0.01]\n"
+    "  const zw1: i8[] = [0]\n  const zwd: u8[] = [128]\n  const sy: f32[] = [0.05]\n  const zy: u8[] = [10]\n"
+    "  const zys: i8[] = [-5]\n  const bias: i32[3] = [100, -200, 300]\n"
+    "  y = qc.QConv(x, sx, zx, w, sw, zw, sy, zy) {pads=[1, 1, 1, 1]}\n"
+    "  ys = qc.QConv(xs, sx, zxs, w, sw, zw, sy, zys, bias) {pads=[1, 0, 1, 0], act_min=-20, act_max=90}\n"
+    "  yd = qc.QConv(x, sx, zx, wd, sw1, zwd, sy, zy) {group=2, strides=[2, 2]}\n"
+    "  y1 = qc.QConv(x1, sx, zx, w1, sw1, zw1, sy, zy) {strides=[2], pads=[1, 1]}\n"
+    "  output y\n  output ys\n  output yd\n  output y1\n}\n",
 };
 #define N_VAL_MODELS ((int)(sizeof val_models / sizeof val_models[0]))
 
