@@ -130,6 +130,7 @@ static qc_status gen_node(vk_builder *b, int32_t i) {
     case QC_OP_SUB:
     case QC_OP_MUL:
     case QC_OP_DIV: return qc_vk_gen_ew(b, i);
+    case QC_OP_ELEMENTWISE: return qc_vk_gen_elementwise(b, i);
     case QC_OP_QLINEAR_ADD:
     case QC_OP_QLINEAR_MUL: return qc_vk_gen_qelem(b, i);
     case QC_OP_MAX_POOL:

@@ -184,6 +184,97 @@ static void qelem_case(rng *r, int iter) {
     free(t.s);
 }
 
+/* ---- qc.Elementwise ----------------------------------------------------------------- */
+
+static float chain_input(rng *r) {
+    int c = rng_int(r, 0, 99);
+    if (c < 85) return rng_float(r, -4.0f, 4.0f);
+    static const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-40f, -1e-40f, 3e38f, -3e38f};
+    return special[rng_int(r, 0, (int)(sizeof special / sizeof special[0]) - 1)];
+}
+
+/* A chain of 2..5 bit-identical fp32 steps on x [B, (3,) C] that fuse turns
+ * into one qc.Elementwise: operands an input z of x's shape, constants of
+ * shape [C], [3, C] or one element. */
+static void chain_case(rng *r, int iter) {
+    int cols = rng_int(r, 1, 70), mid = rng_int(r, 0, 1) ? 3 : 0, batch = rng_int(r, 1, 3);
+    int steps = rng_int(r, 2, 5);
+    text t = {0}, body = {0};
+    char shape[32];
+    if (mid) snprintf(shape, sizeof shape, "B,3,%d", cols);
+    else snprintf(shape, sizeof shape, "B,%d", cols);
+    tadd(&t, "qcir 1\ngraph ch batch B {\n  input x: f32[%s]\n  input z: f32[%s]\n", shape, shape);
+    const char *cur = "x";
+    char names[6][8], desc[128] = "";
+    for (int i = 0; i < steps; i++) {
+        snprintf(names[i], sizeof names[i], "t%d", i);
+        int op = rng_int(r, 0, 9);
+        const char *opn[] = {"Relu", "Clip", "LeakyRelu", "Neg", "Abs", "Add", "Sub", "Mul", "Add", "Mul"};
+        size_t dl = strlen(desc);
+        snprintf(desc + dl, sizeof desc - dl, "%s%s", i ? "," : "", opn[op]);
+        if (op == 1) {
+            float lo = rng_float(r, -2.0f, 0.5f), hi = rng_float(r, 0.0f, 3.0f);
+            tadd(&t, "  const lo%d: f32[] = [%.9g]\n  const hi%d: f32[] = [%.9g]\n", i, (double)lo, i, (double)hi);
+            tadd(&body, "  %s = Clip(%s, lo%d, hi%d)\n", names[i], cur, i, i);
+        } else if (op == 2) {
+            tadd(&body, "  %s = LeakyRelu(%s) {alpha=%.9g}\n", names[i], cur, (double)rng_float(r, 0.01f, 0.5f));
+        } else if (op < 5) {
+            tadd(&body, "  %s = %s(%s)\n", names[i], opn[op], cur);
+        } else {
+            int form = rng_int(r, 0, 3);   /* 0 z, 1 const [C], 2 const one element, 3 const [3, C] */
+            if (form == 3 && !mid) form = 1;
+            char other[16] = "z";
+            if (form) {
+                int cn = form == 1 ? cols : form == 2 ? 1 : 3 * cols;
+                snprintf(other, sizeof other, "c%d", i);
+                if (form == 1) tadd(&t, "  const c%d: f32[%d] = [", i, cols);
+                else if (form == 2) tadd(&t, "  const c%d: f32[] = [", i);
+                else tadd(&t, "  const c%d: f32[3,%d] = [", i, cols);
+                for (int e = 0; e < cn; e++) tadd(&t, "%s%.9g", e ? ", " : "", (double)rng_float(r, -2.0f, 2.0f));
+                tadd(&t, "]\n");
+            }
+            bool swap = rng_int(r, 0, 1);
+            tadd(&body, "  %s = %s(%s, %s)\n", names[i], opn[op], swap ? other : cur, swap ? cur : other);
+        }
+        cur = names[i];
+    }
+    tadd(&t, "%s  output %s\n}\n", body.s, cur);
+    int64_t n = (int64_t)batch * (mid ? 3 : 1) * cols;
+    qc_tensor in[2];
+    memset(in, 0, sizeof in);
+    for (int k = 0; k < 2; k++) {
+        in[k].desc = (qc_tensor_desc){.dtype = QC_F32, .rank = mid ? 3 : 2};
+        in[k].desc.dims[0] = batch;
+        if (mid) in[k].desc.dims[1] = 3;
+        in[k].desc.dims[in[k].desc.rank - 1] = cols;
+        float *d = malloc((size_t)n * sizeof *d);
+        for (int64_t e = 0; e < n; e++) d[e] = chain_input(r);
+        in[k].data = d;
+    }
+    char what[200];
+    snprintf(what, sizeof what, "chain#%d [%s] batch %d: %s", iter, shape, batch, desc);
+    qc_tensor got = {0}, want = {0};
+    /* NaNs compare as a class: which operand's payload a binary op keeps
+     * is the hardware's choice (lavapipe measured bit-identical, payloads
+     * included, but the spec does not promise it). */
+    if (run_both(what, t.s, in, 2, &got, &want)) {
+        const uint32_t *g = got.data, *w = want.data;
+        int64_t bad = 0, first = -1;
+        for (int64_t e = 0; e < n; e++) {
+            bool gn = (g[e] & 0x7fffffffu) > 0x7f800000u, wn = (w[e] & 0x7fffffffu) > 0x7f800000u;
+            if (gn || wn ? gn != wn : g[e] != w[e])
+                if (!bad++) first = e;
+        }
+        CHECK(bad == 0, "%s: %lld of %lld differ (first at %lld: %#x vs ref %#x)\n%s", what, (long long)bad,
+              (long long)n, (long long)first, first < 0 ? 0 : g[first], first < 0 ? 0 : w[first], t.s);
+    }
+    qc_tensor_release(&got);
+    qc_tensor_release(&want);
+    for (int k = 0; k < 2; k++) free(in[k].data);
+    free(t.s);
+    free(body.s);
+}
+
 int main(void) {
     const char *env = getenv("QC_TEST_SEED");
     uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
@@ -191,6 +282,7 @@ int main(void) {
     if (!vt_device_opens("vulkan")) return 77;
     rng r = {seed};
     for (int i = 0; i < 60; i++) qelem_case(&r, i);
+    for (int i = 0; i < 40; i++) chain_case(&r, i);
     printf("%s: %d cases, %d failure(s)\n", failures ? "FAIL" : "ok", cases, failures);
     return failures ? 1 : 0;
 }
