@@ -14,7 +14,9 @@
  *     bit-identical steps only, so BIT-IDENTICAL;
  *   - copies of odd byte sizes (1..1031 bytes, u8 / i8 / f32 / i64):
  *     BIT-IDENTICAL;
- *   - qc.QGemm with a float output (a classifier head): BIT-IDENTICAL.
+ *   - qc.QGemm with a float output (a classifier head; u8/i8 x i8/u8,
+ *     N % 4 == 0 or not, bias or none), dot-product and unpack variants:
+ *     BIT-IDENTICAL.
  * Each case checks its node ran a shader. Exit 77 without a device. */
 #include <math.h>
 #include <stdint.h>
@@ -275,6 +277,51 @@ static void chain_case(rng *r, int iter) {
     free(body.s);
 }
 
+/* ---- qc.QGemm, float output ------------------------------------------------------- */
+
+/* y f32 = float(acc + bias) * (sa * sb[n]): a classifier head, as qdq_fold
+ * makes it (y_scale, y_zp absent). */
+static void qgemm_f32_case(rng *r, int M, int K, int N, bool a8, bool b8, bool bias) {
+    text t = {0};
+    const char *at = a8 ? "i8" : "u8", *bt = b8 ? "i8" : "u8";
+    float sa = rng_float(r, 0.005f, 0.05f);
+    tadd(&t, "qcir 1\ngraph qf batch B {\n  input a: %s[B,%d]\n", at, K);
+    tadd(&t, "  const sa: f32[] = [%.9g]\n  const za: %s[] = [%d]\n", (double)sa, at,
+         a8 ? rng_int(r, -5, 5) : rng_int(r, 100, 150));
+    tadd(&t, "  const b: %s[%d,%d] = [", bt, K, N);
+    for (int64_t i = 0; i < (int64_t)K * N; i++) tadd(&t, "%s%d", i ? ", " : "", b8 ? rng_int(r, -127, 127) : rng_int(r, 0, 255));
+    tadd(&t, "]\n  const sb: f32[%d] = [", N);
+    for (int j = 0; j < N; j++) tadd(&t, "%s%.9g", j ? ", " : "", (double)rng_float(r, 0.002f, 0.01f));
+    tadd(&t, "]\n  const zb: %s[%d] = [", bt, N);
+    for (int j = 0; j < N; j++) tadd(&t, "%s%d", j ? ", " : "", b8 ? rng_int(r, -3, 3) : rng_int(r, 120, 136));
+    tadd(&t, "]\n");
+    if (bias) {
+        tadd(&t, "  const bias: i32[%d] = [", N);
+        for (int j = 0; j < N; j++) tadd(&t, "%s%d", j ? ", " : "", rng_int(r, -20000, 20000));
+        tadd(&t, "]\n");
+    }
+    tadd(&t, "  y: f32[B,%d] = qc.QGemm(a, sa, za, b, sb, zb, _, _%s)\n  output y\n}\n", N, bias ? ", bias" : "");
+    qc_tensor in = {.desc = {a8 ? QC_I8 : QC_U8, 2, {M, K}}};
+    uint8_t *data = malloc((size_t)M * K);
+    for (int64_t i = 0; i < (int64_t)M * K; i++) data[i] = (uint8_t)rng_u32(r);
+    in.data = data;
+    char what[160];
+    snprintf(what, sizeof what, "QGemm f32 out M=%d K=%d N=%d a=%s b=%s bias=%d%s", M, K, N, at, bt, bias,
+             getenv("QC_VULKAN_NO_INT_DOT") ? " (unpack)" : "");
+    qc_tensor got = {0}, want = {0};
+    if (run_both(what, t.s, &in, 1, &got, &want)) same_bytes(what, &got, &want, (size_t)M * N * 4);
+    qc_tensor_release(&got);
+    qc_tensor_release(&want);
+    free(data);
+    free(t.s);
+}
+
+static void qgemm_f32_suite(rng *r) {
+    static const int shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {2, 8, 12}, {1, 512, 1000}, {5, 33, 10}, {4, 64, 16}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        qgemm_f32_case(r, shapes[s][0], shapes[s][1], shapes[s][2], s % 3 == 1, s % 4 != 3, s % 2 == 0);
+}
+
 int main(void) {
     const char *env = getenv("QC_TEST_SEED");
     uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
@@ -283,6 +330,10 @@ int main(void) {
     rng r = {seed};
     for (int i = 0; i < 60; i++) qelem_case(&r, i);
     for (int i = 0; i < 40; i++) chain_case(&r, i);
+    qgemm_f32_suite(&r);
+    setenv("QC_VULKAN_NO_INT_DOT", "1", 1);   /* the int32 unpack variant */
+    qgemm_f32_suite(&r);
+    unsetenv("QC_VULKAN_NO_INT_DOT");
     printf("%s: %d cases, %d failure(s)\n", failures ? "FAIL" : "ok", cases, failures);
     return failures ? 1 : 0;
 }
