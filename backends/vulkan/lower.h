@@ -66,6 +66,8 @@ qc_status qc_vk_gen_ew(vk_builder *b, int32_t node);
 /* qc.Elementwise: the fp32 `program` steps of qc_vk_gen_ew's ops, per
  * element in one shader (lower_ew.c). */
 qc_status qc_vk_gen_elementwise(vk_builder *b, int32_t node);
+/* Identity / Reshape / Flatten / Squeeze / Unsqueeze: a word copy (lower_ew.c). */
+qc_status qc_vk_gen_copy(vk_builder *b, int32_t node);
 /* QLinearAdd / QLinearMul: a 64 KiB table of ref's results (lower_qelem.c). */
 qc_status qc_vk_gen_qelem(vk_builder *b, int32_t node);
 /* MaxPool, AveragePool, GlobalAveragePool (lower_pool.c). */

@@ -78,15 +78,18 @@ static bool unary_fn(vk_text *t, const char *name, qc_op op, const unary_par *p)
                    "  uint mag = b & 0x7fffffffu;\n"
                    "  bool nan = mag > 0x7f800000u;\n"
                    "  bool neg = (b >> 31) != 0u && mag != 0u && !nan;   /* x < 0 */\n"
+                   "  uint q = nan ? 0x400000u : 0u;\n"
                    "  float x = uintBitsToFloat(b);\n",
                    name);
     switch (op) {
     case QC_OP_IDENTITY: qc_vk_text_add(t, "  return b;\n"); break;
-    case QC_OP_RELU: qc_vk_text_add(t, "  return neg ? 0u : b;\n"); break;
-    case QC_OP_ABS: qc_vk_text_add(t, "  return mag;\n"); break;
-    case QC_OP_NEG: qc_vk_text_add(t, "  return b ^ 0x80000000u;\n"); break;
+    /* q: ref evaluates these in double, and the float -> double
+     * conversion quiets a signaling NaN (sets bit 22); so does the shader. */
+    case QC_OP_RELU: qc_vk_text_add(t, "  return neg ? 0u : b | q;\n"); break;
+    case QC_OP_ABS: qc_vk_text_add(t, "  return mag | q;\n"); break;
+    case QC_OP_NEG: qc_vk_text_add(t, "  return (b ^ 0x80000000u) | q;\n"); break;
     case QC_OP_LEAKY_RELU:
-        qc_vk_text_add(t, "  if (!neg) return b;\n  precise float y = x * uintBitsToFloat(0x%xu);\n"
+        qc_vk_text_add(t, "  if (!neg) return b | q;\n  precise float y = x * uintBitsToFloat(0x%xu);\n"
                           "  return floatBitsToUint(y);\n",
                        f32_bits(p->alpha));
         break;
@@ -94,7 +97,7 @@ static bool unary_fn(vk_text *t, const char *name, qc_op op, const unary_par *p)
         float lo = p->lo, hi = p->hi;
         /* max(x, lo) then min(., hi), on keys: lo > hi gives hi, NaN passes. */
         qc_vk_text_add(t,
-                       "  if (nan) return b;\n"
+                       "  if (nan) return b | q;\n"
                        "  uint k = (b >> 31) != 0u ? 0x80000000u - mag : 0x80000000u + mag;\n"
                        "  if (k < 0x%xu) { b = 0x%xu; k = 0x%xu; }\n"
                        "  if (k > 0x%xu) b = 0x%xu;\n"
@@ -324,4 +327,45 @@ qc_status qc_vk_gen_elementwise(vk_builder *b, int32_t node) {
         return st;
     }
     return qc_vk_add_body_shader(b, node, &fns, LOCAL_X);
+}
+
+/* ---- pure copies --------------------------------------------------------------------- */
+
+/* Identity, Reshape, Flatten, Squeeze, Unsqueeze: the same bytes under
+ * another shape. memplan often gives the output the input's slot (the op
+ * is a legal in-place pair); the copy then rewrites each word with itself.
+ * One uint32 word per invocation; the last partial word keeps the bytes
+ * past the tensor (the 64-byte-aligned slot's padding), so any byte size
+ * works. Bit-identical by construction. */
+qc_status qc_vk_gen_copy(vk_builder *b, int32_t node) {
+    const qc_node *n = &b->g->nodes[node];
+    vk_kernel *k = &b->kernels[node];
+    const qc_value *X = n->n_in > 0 ? val(b, n->in[0]) : NULL, *Y = n->n_out == 1 ? val(b, n->out[0]) : NULL;
+    if (!X || !Y || X->type.dtype != Y->type.dtype) return fallback(k, QC_VK_FB_SHAPE), NULL;
+    int bits = qc_dtype_bits(Y->type.dtype);
+    if (bits < 8 || bits % 8) return fallback(k, QC_VK_FB_DTYPE), NULL;   /* int4: sizes not linear in the batch */
+    if (X->data) return fallback(k, QC_VK_FB_CONST_INPUT), NULL;
+    int64_t ca, cb, xa, xb;
+    if (!qc_vk_count_linear(&Y->type, &ca, &cb) || !qc_vk_count_linear(&X->type, &xa, &xb))
+        return fallback(k, QC_VK_FB_SIZE), NULL;
+    if (ca != xa || cb != xb) return fallback(k, QC_VK_FB_SHAPE), NULL;
+    ca *= bits / 8;
+    cb *= bits / 8;
+    if (ca + cb > (1 << 30)) return fallback(k, QC_VK_FB_SIZE), NULL;
+    *k = (vk_kernel){.mode = QC_VK_MODE_SHADER, .per_inv = 4, .count_a = ca, .count_b = cb};
+    qc_vk_push_linear(k, ca, cb);   /* bytes */
+    qc_vk_push_value(k, n->in[0]);
+    qc_vk_push_value(k, n->out[0]);
+    vk_text body = {0};
+    qc_vk_text_add(&body,
+                   "void main() {\n"
+                   "  uint gid = QC_GID, n = pc.p[0], e0 = gid * 4u;\n"
+                   "  if (e0 >= n) return;\n"
+                   "  uint w = arena.w[pc.p[1] / 4u + gid], yw = pc.p[2] / 4u + gid;\n"
+                   "  if (n - e0 < 4u) {\n"
+                   "    uint keep = 0xffffffffu << (8u * (n - e0));\n"
+                   "    w = (w & ~keep) | (arena.w[yw] & keep);\n"
+                   "  }\n"
+                   "  arena.w[yw] = w;\n}\n");
+    return qc_vk_add_body_shader(b, node, &body, LOCAL_X);
 }

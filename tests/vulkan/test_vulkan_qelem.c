@@ -192,7 +192,11 @@ static float chain_input(rng *r) {
     int c = rng_int(r, 0, 99);
     if (c < 85) return rng_float(r, -4.0f, 4.0f);
     static const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-40f, -1e-40f, 3e38f, -3e38f};
-    return special[rng_int(r, 0, (int)(sizeof special / sizeof special[0]) - 1)];
+    if (c < 97) return special[rng_int(r, 0, (int)(sizeof special / sizeof special[0]) - 1)];
+    static const uint32_t snan[] = {0x7f800001u, 0xff900000u, 0x7fa00005u};   /* signaling NaNs */
+    float f;
+    memcpy(&f, &snan[rng_int(r, 0, 2)], sizeof f);
+    return f;
 }
 
 /* A chain of 2..5 bit-identical fp32 steps on x [B, (3,) C] that fuse turns
@@ -277,6 +281,52 @@ static void chain_case(rng *r, int iter) {
     free(body.s);
 }
 
+/* ---- copies ------------------------------------------------------------------------ */
+
+/* x [B, a, b] of dtype dt -> op -> y, compared byte for byte; a * b * size
+ * is an odd byte count most of the time. */
+static void copy_case(rng *r, int iter) {
+    static const char *const dts[] = {"u8", "i8", "f32", "i64"};
+    static const qc_dtype dtv[] = {QC_U8, QC_I8, QC_F32, QC_I64};
+    static const int size[] = {1, 1, 4, 8};
+    int ti = rng_int(r, 0, 3), a = rng_int(r, 1, 13), c = rng_int(r, 1, 79), batch = rng_int(r, 1, 3);
+    int op = rng_int(r, 0, 5);
+    if (op == 5) ti = 2;   /* f32 between two shaders: memplan lets the Flatten run in place */
+    text t = {0};
+    tadd(&t, "qcir 1\ngraph cp batch B {\n  input x: %s[B,%d,%d]\n", dts[ti], a, c);
+    switch (op) {
+    case 0: tadd(&t, "  y = Flatten(x) {axis=1}\n"); break;
+    case 1: tadd(&t, "  const sh: i64[3] = [0, %d, %d]\n  y = Reshape(x, sh)\n", c, a); break;
+    case 2: tadd(&t, "  y = Identity(x)\n"); break;
+    case 3: tadd(&t, "  const ax: i64[1] = [1]\n  y = Unsqueeze(x, ax)\n"); break;
+    case 4: tadd(&t, "  const ax: i64[1] = [2]\n  u = Unsqueeze(x, ax)\n  y = Squeeze(u, ax)\n"); break;
+    default: tadd(&t, "  u = Abs(x)\n  f = Flatten(u) {axis=1}\n  y = Neg(f)\n"); break;
+    }
+    tadd(&t, "  output y\n}\n");
+    size_t bytes = (size_t)batch * a * c * size[ti];
+    qc_tensor in = {.desc = {dtv[ti], 3, {batch, a, c}}};
+    uint8_t *d = malloc(bytes);
+    for (size_t i = 0; i < bytes; i++) d[i] = (uint8_t)rng_u32(r);
+    in.data = d;
+    static const char *const opn[] = {"Flatten", "Reshape", "Identity", "Unsqueeze", "Unsqueeze+Squeeze",
+                                      "Abs+Flatten+Neg"};
+    char what[120];
+    snprintf(what, sizeof what, "copy#%d %s %s [%d,%d,%d] = %zu bytes", iter, opn[op], dts[ti], batch, a, c, bytes);
+    int sh = vt_shader_nodes(t.s);
+    CHECK(sh >= 1, "%s: no node runs a shader\n%s", what, t.s);
+    cases++;
+    qc_tensor got = {0}, want = {0};
+    qc_status sv = vt_run(t.s, "vulkan", &in, 1, &got, 1), sr = vt_run(t.s, "ref", &in, 1, &want, 1);
+    CHECK(!sv && !sr, "%s: vulkan: %s / ref: %s", what, qc_status_message(sv), qc_status_message(sr));
+    if (!sv && !sr) same_bytes(what, &got, &want, bytes);
+    qc_status_free(sv);
+    qc_status_free(sr);
+    qc_tensor_release(&got);
+    qc_tensor_release(&want);
+    free(d);
+    free(t.s);
+}
+
 /* ---- qc.QGemm, float output ------------------------------------------------------- */
 
 /* y f32 = float(acc + bias) * (sa * sb[n]): a classifier head, as qdq_fold
@@ -330,6 +380,7 @@ int main(void) {
     rng r = {seed};
     for (int i = 0; i < 60; i++) qelem_case(&r, i);
     for (int i = 0; i < 40; i++) chain_case(&r, i);
+    for (int i = 0; i < 25; i++) copy_case(&r, i);
     qgemm_f32_suite(&r);
     setenv("QC_VULKAN_NO_INT_DOT", "1", 1);   /* the int32 unpack variant */
     qgemm_f32_suite(&r);
