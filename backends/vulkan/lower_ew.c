@@ -2,13 +2,17 @@
  * LeakyRelu, Sigmoid, Tanh, Abs, Neg, Exp, Sqrt, Clip (constant bounds)
  * and binary Add, Sub, Mul, Div with numpy broadcasting of the forms
  * "same shape", "one element" and "trailing dims" ([N, C] + [C], [B, H, W]
- * + [1, W], ...). Anything else falls back to ref with a reason.
+ * + [1, W], ...); qc.Elementwise, whose `program` steps are those same ops
+ * (and Identity) evaluated per element in one shader; and the pure copies
+ * (Identity, Reshape, Flatten, Squeeze, Unsqueeze). Anything else falls
+ * back to ref with a reason.
  *
  * Numerics (Vulkan spec, appendix "Precision and Operation of SPIR-V
  * Instructions"; docs/backend-vulkan.md):
  *   - Relu, Abs, Neg, Clip and LeakyRelu's select work on the fp32 bit
  *     patterns with integer instructions: exact (NaN, -0, denormals and
- *     infinities included) whatever the device's float controls.
+ *     infinities included) whatever the device's float controls; a
+ *     signaling NaN comes out quieted, as from ref's double round trip.
  *   - Add, Sub, Mul and LeakyRelu's alpha * x: OpFAdd / OpFSub / OpFMul are
  *     correctly rounded; `precise` (NoContraction) keeps them single
  *     operations, so results are bit-identical to ref where the device

@@ -14,7 +14,9 @@
  * the ref kernel wraps to; then r = roundEven(float(v) * mult[n]) with mult
  * computed here by qc_requant_multiplier exactly as ref does, saturate,
  * + zp, clamp to act_min/act_max. `precise` keeps the product a single
- * correctly rounded fp32 multiply (no contraction). */
+ * correctly rounded fp32 multiply (no contraction). The float-output form
+ * (y f32, y_scale / y_zp absent) stores float(v) * mult[n] itself, with
+ * mult[n] = qc_requant_multiplier(sa, sb[n], 1) as ref computes it. */
 #include <stdlib.h>
 #include <string.h>
 

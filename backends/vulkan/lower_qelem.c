@@ -1,6 +1,7 @@
 /* lower_qelem.c — shader generator for QLinearAdd / QLinearMul
  * (com.microsoft, made by qdq_fold from DQ, DQ -> Add/Mul [-> Relu|Clip] ->
- * Q): A and B u8 or i8 (each its own type), C u8 or i8, constant per-tensor
+ * Q): A, B and C u8 or i8 (inference wants one type; the table would
+ * serve any mix), constant per-tensor
  * scales and zero points, act_min / act_max, full numpy broadcasting (a
  * symbolic dim only as the output's leading one).
  *

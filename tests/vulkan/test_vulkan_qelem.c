@@ -10,10 +10,11 @@
  *     zero point, act_min / act_max, a constant operand: BIT-IDENTICAL;
  *   - qc.Elementwise chains of 2..5 steps (Relu, Clip, LeakyRelu, Neg,
  *     Abs, Add / Sub / Mul with an arena or constant operand, broadcast
- *     forms) made by the fuse pass, as resnet's Add + Relu tail: the
- *     bit-identical steps only, so BIT-IDENTICAL;
- *   - copies of odd byte sizes (1..1031 bytes, u8 / i8 / f32 / i64):
- *     BIT-IDENTICAL;
+ *     forms) made by the fuse pass, as resnet's Add + Relu tail, inputs
+ *     with +-0, +-inf, quiet and signaling NaNs, denormals: the
+ *     bit-identical steps only, so BIT-IDENTICAL (NaNs as a class);
+ *   - copies of odd byte sizes (1..~25000 bytes, u8 / i8 / f32 / i64, one
+ *     planned in place between two shaders): BIT-IDENTICAL;
  *   - qc.QGemm with a float output (a classifier head; u8/i8 x i8/u8,
  *     N % 4 == 0 or not, bias or none), dot-product and unpack variants:
  *     BIT-IDENTICAL.
