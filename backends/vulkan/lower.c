@@ -132,6 +132,14 @@ static qc_status gen_node(vk_builder *b, int32_t i) {
     case QC_OP_SUB:
     case QC_OP_MUL:
     case QC_OP_DIV: return qc_vk_gen_ew(b, i);
+    case QC_OP_ELEMENTWISE: return qc_vk_gen_elementwise(b, i);
+    case QC_OP_IDENTITY:
+    case QC_OP_RESHAPE:
+    case QC_OP_FLATTEN:
+    case QC_OP_SQUEEZE:
+    case QC_OP_UNSQUEEZE: return qc_vk_gen_copy(b, i);
+    case QC_OP_QLINEAR_ADD:
+    case QC_OP_QLINEAR_MUL: return qc_vk_gen_qelem(b, i);
     case QC_OP_MAX_POOL:
     case QC_OP_AVERAGE_POOL:
     case QC_OP_GLOBAL_AVERAGE_POOL: return qc_vk_gen_pool(b, i);

@@ -63,6 +63,13 @@ qc_status qc_vk_gen_gemm(vk_builder *b, int32_t node);
 qc_status qc_vk_gen_qdq(vk_builder *b, int32_t node);
 /* fp32 unary and broadcasting binary elementwise ops (lower_ew.c). */
 qc_status qc_vk_gen_ew(vk_builder *b, int32_t node);
+/* qc.Elementwise: the fp32 `program` steps of qc_vk_gen_ew's ops, per
+ * element in one shader (lower_ew.c). */
+qc_status qc_vk_gen_elementwise(vk_builder *b, int32_t node);
+/* Identity / Reshape / Flatten / Squeeze / Unsqueeze: a word copy (lower_ew.c). */
+qc_status qc_vk_gen_copy(vk_builder *b, int32_t node);
+/* QLinearAdd / QLinearMul: a 64 KiB table of ref's results (lower_qelem.c). */
+qc_status qc_vk_gen_qelem(vk_builder *b, int32_t node);
 /* MaxPool, AveragePool, GlobalAveragePool (lower_pool.c). */
 qc_status qc_vk_gen_pool(vk_builder *b, int32_t node);
 /* Softmax and LayerNormalization: one workgroup per row (lower_norm.c). */

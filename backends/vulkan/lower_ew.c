@@ -2,13 +2,17 @@
  * LeakyRelu, Sigmoid, Tanh, Abs, Neg, Exp, Sqrt, Clip (constant bounds)
  * and binary Add, Sub, Mul, Div with numpy broadcasting of the forms
  * "same shape", "one element" and "trailing dims" ([N, C] + [C], [B, H, W]
- * + [1, W], ...). Anything else falls back to ref with a reason.
+ * + [1, W], ...); qc.Elementwise, whose `program` steps are those same ops
+ * (and Identity) evaluated per element in one shader; and the pure copies
+ * (Identity, Reshape, Flatten, Squeeze, Unsqueeze). Anything else falls
+ * back to ref with a reason.
  *
  * Numerics (Vulkan spec, appendix "Precision and Operation of SPIR-V
  * Instructions"; docs/backend-vulkan.md):
  *   - Relu, Abs, Neg, Clip and LeakyRelu's select work on the fp32 bit
  *     patterns with integer instructions: exact (NaN, -0, denormals and
- *     infinities included) whatever the device's float controls.
+ *     infinities included) whatever the device's float controls; a
+ *     signaling NaN comes out quieted, as from ref's double round trip.
  *   - Add, Sub, Mul and LeakyRelu's alpha * x: OpFAdd / OpFSub / OpFMul are
  *     correctly rounded; `precise` (NoContraction) keeps them single
  *     operations, so results are bit-identical to ref where the device
@@ -24,6 +28,7 @@
 
 #include "backends/vulkan/lower.h"
 #include "ir/dtype.h"
+#include "ops/prog.h"
 
 #define LOCAL_X 64
 
@@ -45,15 +50,13 @@ static uint32_t float_key(uint32_t bits) {
     return bits >> 31 ? 0x80000000u - mag : 0x80000000u + mag;
 }
 
-/* A Clip bound: input idx if present (a constant f32 with an entry), else
- * the float attribute (opset 6), else +-inf; as backends/ref/elementwise.c
- * clip_bounds. A NaN bound never clamps there (x < NaN is false), so it
- * becomes the infinity that does not either. */
-static bool clip_bound(const vk_builder *b, const qc_node *n, int idx, const char *attr, float none,
-                       float *out) {
-    float v = qc_attr_float(n, attr, none);
-    if (n->n_in > idx && n->in[idx] >= 0) {
-        const qc_value *x = val(b, n->in[idx]);
+/* A Clip bound: the constant value `id` if present (an f32 with an
+ * entry), else v (the float attribute of opset 6, or `none`); as
+ * backends/ref/elementwise.c clip_bounds. A NaN bound never clamps there
+ * (x < NaN is false), so it becomes the infinity that does not either. */
+static bool clip_value(const vk_builder *b, int32_t id, float v, float none, float *out) {
+    if (id >= 0) {
+        const qc_value *x = val(b, id);
         if (!x->data || x->type.dtype != QC_F32 || qc_type_numel(&x->type) < 1) return false;
         memcpy(&v, x->data, sizeof v);
     }
@@ -61,31 +64,44 @@ static bool clip_bound(const vk_builder *b, const qc_node *n, int idx, const cha
     return true;
 }
 
-/* GLSL of the unary function `uint un(uint b)` on fp32 bits; false if the
- * op's parameters are not covered. */
-static bool unary_glsl(const vk_builder *b, const qc_node *n, vk_text *t) {
+/* The parameters of a unary op: LeakyRelu's alpha, Clip's bounds. */
+typedef struct unary_par {
+    float alpha, lo, hi;
+} unary_par;
+
+/* GLSL of the unary function `uint <name>(uint b)` on fp32 bits; false if
+ * op is not one this covers. */
+static bool unary_fn(vk_text *t, const char *name, qc_op op, const unary_par *p) {
+    switch (op) {
+    case QC_OP_RELU: case QC_OP_ABS: case QC_OP_NEG: case QC_OP_LEAKY_RELU: case QC_OP_CLIP:
+    case QC_OP_SIGMOID: case QC_OP_EXP: case QC_OP_SQRT: case QC_OP_TANH: case QC_OP_IDENTITY: break;
+    default: return false;
+    }
     qc_vk_text_add(t,
-                   "uint un(uint b) {\n"
+                   "uint %s(uint b) {\n"
                    "  uint mag = b & 0x7fffffffu;\n"
                    "  bool nan = mag > 0x7f800000u;\n"
                    "  bool neg = (b >> 31) != 0u && mag != 0u && !nan;   /* x < 0 */\n"
-                   "  float x = uintBitsToFloat(b);\n");
-    switch (n->op) {
-    case QC_OP_RELU: qc_vk_text_add(t, "  return neg ? 0u : b;\n"); break;
-    case QC_OP_ABS: qc_vk_text_add(t, "  return mag;\n"); break;
-    case QC_OP_NEG: qc_vk_text_add(t, "  return b ^ 0x80000000u;\n"); break;
+                   "  uint q = nan ? 0x400000u : 0u;\n"
+                   "  float x = uintBitsToFloat(b);\n",
+                   name);
+    switch (op) {
+    case QC_OP_IDENTITY: qc_vk_text_add(t, "  return b;\n"); break;
+    /* q: ref evaluates these in double, and the float -> double
+     * conversion quiets a signaling NaN (sets bit 22); so does the shader. */
+    case QC_OP_RELU: qc_vk_text_add(t, "  return neg ? 0u : b | q;\n"); break;
+    case QC_OP_ABS: qc_vk_text_add(t, "  return mag | q;\n"); break;
+    case QC_OP_NEG: qc_vk_text_add(t, "  return (b ^ 0x80000000u) | q;\n"); break;
     case QC_OP_LEAKY_RELU:
-        qc_vk_text_add(t, "  if (!neg) return b;\n  precise float y = x * uintBitsToFloat(0x%xu);\n"
+        qc_vk_text_add(t, "  if (!neg) return b | q;\n  precise float y = x * uintBitsToFloat(0x%xu);\n"
                           "  return floatBitsToUint(y);\n",
-                       f32_bits(qc_attr_float(n, "alpha", 0.01f)));
+                       f32_bits(p->alpha));
         break;
     case QC_OP_CLIP: {
-        float lo, hi;
-        if (!clip_bound(b, n, 1, "min", -INFINITY, &lo) || !clip_bound(b, n, 2, "max", INFINITY, &hi))
-            return false;
+        float lo = p->lo, hi = p->hi;
         /* max(x, lo) then min(., hi), on keys: lo > hi gives hi, NaN passes. */
         qc_vk_text_add(t,
-                       "  if (nan) return b;\n"
+                       "  if (nan) return b | q;\n"
                        "  uint k = (b >> 31) != 0u ? 0x80000000u - mag : 0x80000000u + mag;\n"
                        "  if (k < 0x%xu) { b = 0x%xu; k = 0x%xu; }\n"
                        "  if (k > 0x%xu) b = 0x%xu;\n"
@@ -124,6 +140,16 @@ static bool unary_glsl(const vk_builder *b, const qc_node *n, vk_text *t) {
     }
     qc_vk_text_add(t, "}\n");
     return true;
+}
+
+/* unary_fn `un` for a plain node; false if a Clip bound is not a constant. */
+static bool unary_glsl(const vk_builder *b, const qc_node *n, vk_text *t) {
+    unary_par p = {.alpha = qc_attr_float(n, "alpha", 0.01f)};
+    if (n->op == QC_OP_CLIP &&
+        (!clip_value(b, n->n_in > 1 ? n->in[1] : -1, qc_attr_float(n, "min", -INFINITY), -INFINITY, &p.lo) ||
+         !clip_value(b, n->n_in > 2 ? n->in[2] : -1, qc_attr_float(n, "max", INFINITY), INFINITY, &p.hi)))
+        return false;
+    return unary_fn(t, "un", n->op, &p);
 }
 
 /* How a binary operand's element is found from the output index gid. */
@@ -217,5 +243,133 @@ qc_status qc_vk_gen_ew(vk_builder *b, int32_t node) {
                        "void main() {\n  uint gid = QC_GID;\n  if (gid >= pc.p[0]) return;\n"
                        "  arena.w[pc.p[2] / 4u + gid] = un(arena.w[pc.p[1] / 4u + gid]);\n}\n");
     }
+    return qc_vk_add_body_shader(b, node, &body, LOCAL_X);
+}
+
+/* ---- qc.Elementwise ---------------------------------------------------------------- */
+
+/* One program step's GLSL (`v` is the running value's bits in main; unary
+ * steps become functions s<i> in fns). false: a step this does not cover. */
+static qc_status prog_step(vk_builder *b, const qc_node *n, vk_kernel *k, const qc_prog_step *s, int32_t i,
+                           const qc_type *y, vk_text *fns, vk_text *body, bool *ok) {
+    *ok = false;
+    bool binary = s->op == QC_OP_ADD || s->op == QC_OP_SUB || s->op == QC_OP_MUL || s->op == QC_OP_DIV;
+    if (binary) {
+        if (s->n_in != 2) return NULL;
+        operand o[2];
+        for (int j = 0; j < 2; j++) {
+            if (s->in[j] < 0) {
+                snprintf(o[j].expr, sizeof o[j].expr, "uintBitsToFloat(v)");
+                continue;
+            }
+            bool good = false;
+            qc_status st = binary_operand(b, k, n->in[s->in[j]], y, &o[j], &good);
+            if (st || !good) return st;
+        }
+        const char *sym = s->op == QC_OP_ADD ? "+" : s->op == QC_OP_SUB ? "-" : s->op == QC_OP_MUL ? "*" : "/";
+        qc_vk_text_add(body, "  { float a = %s, b = %s; precise float r = a %s b; v = floatBitsToUint(r); }\n",
+                       o[0].expr, o[1].expr, sym);
+        *ok = true;
+        return NULL;
+    }
+    /* unary: the running value first; Clip's bounds constant node inputs or
+     * the step's min / max (as ref runs the step: the unfused kernel). */
+    if (s->n_in < 1 || s->in[0] >= 0 || (s->op != QC_OP_CLIP && s->n_in != 1) || s->n_in > 3) return NULL;
+    unary_par p = {.alpha = qc_prog_step_attr(s, "alpha", 0.01f)};
+    if (s->op == QC_OP_CLIP) {
+        for (int j = 1; j < s->n_in; j++)
+            if (s->in[j] < 0) return NULL;
+        if (!clip_value(b, s->n_in > 1 ? n->in[s->in[1]] : -1, qc_prog_step_attr(s, "min", -INFINITY),
+                        -INFINITY, &p.lo) ||
+            !clip_value(b, s->n_in > 2 ? n->in[s->in[2]] : -1, qc_prog_step_attr(s, "max", INFINITY),
+                        INFINITY, &p.hi))
+            return NULL;
+    }
+    char name[16];
+    snprintf(name, sizeof name, "s%d", (int)i);
+    if (!unary_fn(fns, name, s->op, &p)) return NULL;
+    qc_vk_text_add(body, "  v = %s(v);\n", name);
+    *ok = true;
+    return NULL;
+}
+
+qc_status qc_vk_gen_elementwise(vk_builder *b, int32_t node) {
+    const qc_node *n = &b->g->nodes[node];
+    vk_kernel *k = &b->kernels[node];
+    const qc_value *X = n->n_in > 0 ? val(b, n->in[0]) : NULL, *Y = n->n_out > 0 ? val(b, n->out[0]) : NULL;
+    if (!X || !Y) return fallback(k, QC_VK_FB_SHAPE), NULL;
+    if (X->type.dtype != QC_F32 || Y->type.dtype != QC_F32) return fallback(k, QC_VK_FB_DTYPE), NULL;
+    if (X->data) return fallback(k, QC_VK_FB_CONST_INPUT), NULL;
+    if (!qc_type_equal(&X->type, &Y->type)) return fallback(k, QC_VK_FB_SHAPE), NULL;
+    int64_t ca, cb;
+    if (!qc_vk_count_linear(&Y->type, &ca, &cb)) return fallback(k, QC_VK_FB_SIZE), NULL;
+    *k = (vk_kernel){.mode = QC_VK_MODE_SHADER, .per_inv = 1, .count_a = ca, .count_b = cb};
+    qc_vk_push_linear(k, ca, cb);
+    qc_vk_push_value(k, n->in[0]);
+    qc_vk_push_value(k, n->out[0]);
+    vk_text fns = {0}, body = {0};
+    const char *p = qc_attr_string(n, "program", "");
+    bool ok = true;
+    qc_status st = NULL;
+    for (int32_t i = 0; *p && ok && !st; i++) {
+        qc_prog_step s;
+        ok = qc_prog_parse_step(&p, n->n_in, &s);
+        if (ok) st = prog_step(b, n, k, &s, i, &Y->type, &fns, &body, &ok);
+    }
+    if (!st && ok) {
+        qc_vk_text_add(&fns,
+                       "void main() {\n  uint gid = QC_GID;\n  if (gid >= pc.p[0]) return;\n"
+                       "  uint v = arena.w[pc.p[1] / 4u + gid];\n%s"
+                       "  arena.w[pc.p[2] / 4u + gid] = v;\n}\n",
+                       body.s ? body.s : "");
+        ok = !body.oom;
+    }
+    free(body.s);
+    if (st || !ok) {
+        free(fns.s);
+        if (!st) fallback(k, QC_VK_FB_PROGRAM);
+        return st;
+    }
+    return qc_vk_add_body_shader(b, node, &fns, LOCAL_X);
+}
+
+/* ---- pure copies --------------------------------------------------------------------- */
+
+/* Identity, Reshape, Flatten, Squeeze, Unsqueeze: the same bytes under
+ * another shape. memplan often gives the output the input's slot (the op
+ * is a legal in-place pair); the copy then rewrites each word with itself.
+ * One uint32 word per invocation; the last partial word keeps the bytes
+ * past the tensor (the 64-byte-aligned slot's padding), so any byte size
+ * works. Bit-identical by construction. */
+qc_status qc_vk_gen_copy(vk_builder *b, int32_t node) {
+    const qc_node *n = &b->g->nodes[node];
+    vk_kernel *k = &b->kernels[node];
+    const qc_value *X = n->n_in > 0 ? val(b, n->in[0]) : NULL, *Y = n->n_out == 1 ? val(b, n->out[0]) : NULL;
+    if (!X || !Y || X->type.dtype != Y->type.dtype) return fallback(k, QC_VK_FB_SHAPE), NULL;
+    int bits = qc_dtype_bits(Y->type.dtype);
+    if (bits < 8 || bits % 8) return fallback(k, QC_VK_FB_DTYPE), NULL;   /* int4: sizes not linear in the batch */
+    if (X->data) return fallback(k, QC_VK_FB_CONST_INPUT), NULL;
+    int64_t ca, cb, xa, xb;
+    if (!qc_vk_count_linear(&Y->type, &ca, &cb) || !qc_vk_count_linear(&X->type, &xa, &xb))
+        return fallback(k, QC_VK_FB_SIZE), NULL;
+    if (ca != xa || cb != xb) return fallback(k, QC_VK_FB_SHAPE), NULL;
+    ca *= bits / 8;
+    cb *= bits / 8;
+    if (ca + cb > (1 << 30)) return fallback(k, QC_VK_FB_SIZE), NULL;
+    *k = (vk_kernel){.mode = QC_VK_MODE_SHADER, .per_inv = 4, .count_a = ca, .count_b = cb};
+    qc_vk_push_linear(k, ca, cb);   /* bytes */
+    qc_vk_push_value(k, n->in[0]);
+    qc_vk_push_value(k, n->out[0]);
+    vk_text body = {0};
+    qc_vk_text_add(&body,
+                   "void main() {\n"
+                   "  uint gid = QC_GID, n = pc.p[0], e0 = gid * 4u;\n"
+                   "  if (e0 >= n) return;\n"
+                   "  uint w = arena.w[pc.p[1] / 4u + gid], yw = pc.p[2] / 4u + gid;\n"
+                   "  if (n - e0 < 4u) {\n"
+                   "    uint keep = 0xffffffffu << (8u * (n - e0));\n"
+                   "    w = (w & ~keep) | (arena.w[yw] & keep);\n"
+                   "  }\n"
+                   "  arena.w[yw] = w;\n}\n");
     return qc_vk_add_body_shader(b, node, &body, LOCAL_X);
 }

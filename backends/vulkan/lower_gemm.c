@@ -14,7 +14,9 @@
  * the ref kernel wraps to; then r = roundEven(float(v) * mult[n]) with mult
  * computed here by qc_requant_multiplier exactly as ref does, saturate,
  * + zp, clamp to act_min/act_max. `precise` keeps the product a single
- * correctly rounded fp32 multiply (no contraction). */
+ * correctly rounded fp32 multiply (no contraction). The float-output form
+ * (y f32, y_scale / y_zp absent) stores float(v) * mult[n] itself, with
+ * mult[n] = qc_requant_multiplier(sa, sb[n], 1) as ref computes it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,8 +128,9 @@ void qc_vk_glsl_requant(vk_text *t) {
 
 /* ---- qc.QGemm ------------------------------------------------------------------- */
 
-/* GLSL for one QGemm; dot = use the packed int8 dot product instructions. */
-static void qgemm_glsl(vk_text *t, bool dot, bool a_signed, bool b_signed, int64_t K, int64_t N,
+/* GLSL for one QGemm; dot = use the packed int8 dot product instructions;
+ * fout: the float-output form, y f32 = float(v) * mult[n] (no rounding). */
+static void qgemm_glsl(vk_text *t, bool dot, bool fout, bool a_signed, bool b_signed, int64_t K, int64_t N,
                        uint32_t bt, uint32_t corr, int zb_off, uint32_t mult, int32_t zy,
                        int64_t lo, int64_t hi, int64_t amin, int64_t amax) {
     int64_t kw = (K + 3) / 4;
@@ -152,7 +155,13 @@ static void qgemm_glsl(vk_text *t, bool dot, bool a_signed, bool b_signed, int64
         qc_vk_text_add(t,
                        "uint load_a(uint off) { uint i = off >> 2, s = (off & 3u) * 8u;\n"
                        "  uint w0 = arena.w[i]; return s == 0u ? w0 : (w0 >> s) | (arena.w[i + 1u] << (32u - s)); }\n");
-    qc_vk_glsl_requant(t);
+    if (fout)   /* ref: (float)v * mult, one correctly rounded fp32 multiply */
+        qc_vk_text_add(t,
+                       "uint requant(int v, uint col) {\n"
+                       "  precise float r = float(v) * uintBitsToFloat(cst.w[MULT + col]);\n"
+                       "  return floatBitsToUint(r);\n}\n");
+    else
+        qc_vk_glsl_requant(t);
     qc_vk_text_add(t,
                    "int fix(int acc, int sa, uint col) {\n"
                    "  int v = acc + int(cst.w[CORR + col]);\n"
@@ -179,8 +188,14 @@ static void qgemm_glsl(vk_text *t, bool dot, bool a_signed, bool b_signed, int64
                        "    acc3 += dot_ab(av, cst.w[BT + (col + 3u) * KW + kw]);\n"
                        "#ifdef ZB\n    sa += sum_a(av);\n#endif\n"
                        "  }\n"
-                       "  word = requant(fix(acc0, sa, col), col) | requant(fix(acc1, sa, col + 1u), col + 1u) << 8 |\n"
-                       "         requant(fix(acc2, sa, col + 2u), col + 2u) << 16 | requant(fix(acc3, sa, col + 3u), col + 3u) << 24;\n");
+                       "%s",
+                       fout ? "  uint yf = pc.y_off / 4u + e0;\n"
+                              "  arena.w[yf] = requant(fix(acc0, sa, col), col);\n"
+                              "  arena.w[yf + 1u] = requant(fix(acc1, sa, col + 1u), col + 1u);\n"
+                              "  arena.w[yf + 2u] = requant(fix(acc2, sa, col + 2u), col + 2u);\n"
+                              "  arena.w[yf + 3u] = requant(fix(acc3, sa, col + 3u), col + 3u);\n"
+                            : "  word = requant(fix(acc0, sa, col), col) | requant(fix(acc1, sa, col + 1u), col + 1u) << 8 |\n"
+                              "         requant(fix(acc2, sa, col + 2u), col + 2u) << 16 | requant(fix(acc3, sa, col + 3u), col + 3u) << 24;\n");
     } else {
         qc_vk_text_add(t,
                        "  for (uint j = 0u; j < 4u; j++) {\n"
@@ -193,8 +208,14 @@ static void qgemm_glsl(vk_text *t, bool dot, bool a_signed, bool b_signed, int64
                        "      acc += dot_ab(av, cst.w[BT + col * KW + kw]);\n"
                        "#ifdef ZB\n      sa += sum_a(av);\n#endif\n"
                        "    }\n"
-                       "    word |= requant(fix(acc, sa, col), col) << (8u * j);\n"
-                       "  }\n");
+                       "%s"
+                       "  }\n",
+                       fout ? "    arena.w[pc.y_off / 4u + e] = requant(fix(acc, sa, col), col);\n"
+                            : "    word |= requant(fix(acc, sa, col), col) << (8u * j);\n");
+    }
+    if (fout) {   /* one word per output, stored above */
+        qc_vk_text_add(t, "}\n");
+        return;
     }
     qc_vk_text_add(t,
                    "  uint yw = pc.y_off / 4u + gid;\n"
@@ -210,7 +231,9 @@ qc_status qc_vk_gen_qgemm(vk_builder *b, int32_t node) {
     const qc_value *A = val(b, ia), *B = val(b, ib), *Y = val(b, iy);
     if (!A || !B || !Y) return fallback(k, QC_VK_FB_SHAPE), NULL;
     qc_dtype at = A->type.dtype, bt = B->type.dtype, yt = Y->type.dtype;
-    if ((at != QC_U8 && at != QC_I8) || (bt != QC_U8 && bt != QC_I8) || (yt != QC_U8 && yt != QC_I8))
+    /* y f32: the float-output form (y_scale, y_zp absent; a classifier head) */
+    bool fout = yt == QC_F32 && (n->n_in < 7 || n->in[6] < 0) && (n->n_in < 8 || n->in[7] < 0);
+    if ((at != QC_U8 && at != QC_I8) || (bt != QC_U8 && bt != QC_I8) || (yt != QC_U8 && yt != QC_I8 && !fout))
         return fallback(k, QC_VK_FB_DTYPE), NULL;
     if (A->data) return fallback(k, QC_VK_FB_CONST_INPUT), NULL;
     int64_t ra, rb;
@@ -220,10 +243,10 @@ qc_status qc_vk_gen_qgemm(vk_builder *b, int32_t node) {
     if (A->type.dims[A->type.rank - 1] != K || K <= 0 || N <= 0) return fallback(k, QC_VK_FB_SHAPE), NULL;
     if (K * N > (1 << 28) || (ra + rb) * (K > N ? K : N) > (1 << 28))
         return fallback(k, QC_VK_FB_SIZE), NULL;
-    float sa, sy;
-    int32_t za, zy;
-    if (!qc_vk_const_scalar_f32(b, n->in[1], &sa) || !qc_vk_const_scalar_f32(b, n->in[6], &sy) ||
-        !qc_vk_const_int_at(b, n->in[2], 1, 0, &za) || !qc_vk_const_int_at(b, n->in[7], 1, 0, &zy))
+    float sa, sy = 1.0f;   /* float output: the multiplier to scale 1, as ref */
+    int32_t za, zy = 0;
+    if (!qc_vk_const_scalar_f32(b, n->in[1], &sa) || (!fout && !qc_vk_const_scalar_f32(b, n->in[6], &sy)) ||
+        !qc_vk_const_int_at(b, n->in[2], 1, 0, &za) || (!fout && !qc_vk_const_int_at(b, n->in[7], 1, 0, &zy)))
         return fallback(k, QC_VK_FB_QUANT), NULL;
     if (ibias >= 0 && (!is_const(b, ibias) || val(b, ibias)->type.dtype != QC_I32 ||
                        qc_type_numel(&val(b, ibias)->type) != N))
@@ -257,8 +280,8 @@ qc_status qc_vk_gen_qgemm(vk_builder *b, int32_t node) {
     free(packed), free(corr), free(zb), free(mult);
     if (st) return st;
     if (!ok) return fallback(k, QC_VK_FB_QUANT), NULL;
-    int64_t lo, hi;
-    qc_dtype_int_range(yt, &lo, &hi);
+    int64_t lo = 0, hi = 0;
+    if (!fout) qc_dtype_int_range(yt, &lo, &hi);
     int64_t amin = qc_attr_int(n, "act_min", lo), amax = qc_attr_int(n, "act_max", hi);
     if (amin < lo) amin = lo;   /* the clamp acts on saturated values */
     if (amax > hi) amax = hi;
@@ -269,7 +292,7 @@ qc_status qc_vk_gen_qgemm(vk_builder *b, int32_t node) {
     bool sgn_a = at == QC_I8, sgn_b = bt == QC_I8;
     for (int v = 0; v < 2 && !st; v++) {   /* variant 0: dot product, 1: unpack */
         vk_text t = {0};
-        qgemm_glsl(&t, v == 0, sgn_a, sgn_b, K, N, off_bt, off_corr, any_zb ? (int)off_zb : -1,
+        qgemm_glsl(&t, v == 0, fout, sgn_a, sgn_b, K, N, off_bt, off_corr, any_zb ? (int)off_zb : -1,
                    off_mult, zy, lo, hi, amin, amax);
         if (t.oom) st = qc_error(QC_ERR_NOMEM, "out of memory");
         else st = qc_vk_add_shader(b, t.s, n->name ? n->name : "qc.QGemm", LOCAL_X,

@@ -83,6 +83,22 @@ static const char *const val_models[] = {
     "  yd = qc.QConv(x, sx, zx, wd, sw1, zwd, sy, zy) {group=2, strides=[2, 2]}\n"
     "  y1 = qc.QConv(x1, sx, zx, w1, sw1, zw1, sy, zy) {strides=[2], pads=[1, 1]}\n"
     "  output y\n  output ys\n  output yd\n  output y1\n}\n",
+    /* QLinearAdd (same shape, broadcast, constant operand) / QLinearMul,
+     * qc.Elementwise (fused from Add + Relu + Clip), the copies, and the
+     * float-output qc.QGemm */
+    "qcir 1\ngraph qe batch B {\n  input a: u8[B,3,5]\n  input b: u8[B,3,5]\n  input c: u8[3,1]\n"
+    "  input x: f32[B,6]\n  input z: f32[B,6]\n  const k: u8[5] = [1, 2, 3, 4, 5]\n"
+    "  const s: f32[] = [0.25]\n  const zp: u8[] = [7]\n  const lo: f32[] = [0]\n  const hi: f32[] = [6]\n"
+    "  const sh: i64[2] = [0, 15]\n"
+    "  const w: u8[15,6] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,"
+    " 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51,"
+    " 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78,"
+    " 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90]\n"
+    "  y1 = QLinearAdd(a, s, zp, b, s, zp, s, zp) {act_min=7}\n  y2 = QLinearMul(a, s, zp, c, s, zp, s, zp)\n"
+    "  y3 = QLinearAdd(a, s, _, k, s, zp, s)\n"
+    "  t = Add(x, z)\n  r = Relu(t)\n  y4 = Clip(r, lo, hi)\n"
+    "  f = Reshape(y1, sh)\n  y5: f32[B,6] = qc.QGemm(f, s, zp, w, s, zp, _, _)\n  y6 = Identity(y2)\n"
+    "  output y3\n  output y4\n  output y5\n  output y6\n}\n",
 };
 #define N_VAL_MODELS ((int)(sizeof val_models / sizeof val_models[0]))
 
