@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# validation.sh ONNX_NODE_RUNNER TEST_VULKAN_DIFF — runs the vulkan backend's
-# differential test and the ONNX node suite on vulkan with the Khronos
+# validation.sh ONNX_NODE_RUNNER TEST_VULKAN_DIFF [TEST_VULKAN_REPLAY] — runs
+# the vulkan backend's differential test, its replay / timestamp / pipeline
+# cache test and the ONNX node suite on vulkan with the Khronos
 # validation layer (package vulkan-validationlayers) loaded through the
 # loader's environment; any validation error is logged and raises SIGTRAP
 # (debug_action BREAK), so the run fails; the log must stay empty.
 # Exit 77 (skipped) when the layer or a Vulkan device is missing.
 set -u
-runner=$1 diff=$2
+runner=$1 diff=$2 replay=${3:-}
 manifest=/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json
 [ -f "$manifest" ] || { echo "skipped: VK_LAYER_KHRONOS_validation is not installed"; exit 77; }
 tmp=$(mktemp -d)
@@ -26,6 +27,10 @@ if ! grep -q 'Insert instance layer "VK_LAYER_KHRONOS_validation"' "$tmp/probe";
   echo "FAIL: the validation layer was not loaded"; tail -5 "$tmp/probe"; exit 1
 fi
 [ $rc = 0 ] || { echo "FAIL test_vulkan_diff under validation (rc $rc):"; grep -v LAYER "$tmp/probe" | tail -20; fail=1; }
+if [ -n "$replay" ]; then
+  "$replay" >"$tmp/replay" 2>&1 ||
+    { echo "FAIL test_vulkan_replay under validation:"; tail -20 "$tmp/replay"; fail=1; }
+fi
 "$runner" --backend vulkan --claimed tests/onnx_node/claimed_ops.txt \
     /usr/share/libonnx-testdata/data/node >"$tmp/node" 2>&1 ||
   { echo "FAIL ONNX node suite on vulkan under validation:"; tail -20 "$tmp/node"; fail=1; }
@@ -33,5 +38,5 @@ tail -2 "$tmp/node"
 if [ -s "$tmp/validation.log" ]; then
   echo "FAIL: validation errors:"; head -40 "$tmp/validation.log"; fail=1
 fi
-[ $fail = 0 ] && echo "vulkan validation: 0 errors (test_vulkan_diff + ONNX node suite)"
+[ $fail = 0 ] && echo "vulkan validation: 0 errors (test_vulkan_diff${replay:+ + test_vulkan_replay} + ONNX node suite)"
 exit $fail
