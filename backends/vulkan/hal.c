@@ -240,6 +240,22 @@ static qc_status create_device(qc_device *d) {
     }
     if (best < 0) return qc_error(QC_ERR_UNSUPPORTED, "vulkan: '%s' has no host-visible coherent memory", d->caps.name);
     d->mem_type = (uint32_t)best;
+    /* Without a host-visible device-local heap (a discrete GPU without
+     * resizable BAR), or asked with QC_VULKAN_FORCE_STAGING=1 (tests run the
+     * path on lavapipe): buffers in DEVICE_LOCAL memory, preferably not
+     * host-visible, copied through host-visible staging twins. */
+    int dev = -1;
+    for (uint32_t i = 0; i < mp.memoryTypeCount; i++) {
+        VkMemoryPropertyFlags f = mp.memoryTypes[i].propertyFlags;
+        if (!(f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)) continue;
+        if (dev < 0 || ((mp.memoryTypes[dev].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) &&
+                        !(f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)))
+            dev = (int)i;
+    }
+    const char *fs = getenv("QC_VULKAN_FORCE_STAGING");
+    bool force = fs && *fs && strcmp(fs, "0") != 0;
+    d->staging = dev >= 0 && (force || !d->mem_device_local);
+    d->mem_dev = dev >= 0 ? (uint32_t)dev : d->mem_type;
     VkDescriptorSetLayoutBinding bind[2] = {
         {0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
         {1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL}};
@@ -295,7 +311,8 @@ static qc_status vk_create(const qc_hal_create_params *params, qc_device **out) 
                 "subgroup %u, %s memory\n", d->caps.name, VK_VERSION_MAJOR(d->caps.api),
                 VK_VERSION_MINOR(d->caps.api), d->caps.int8_storage, d->caps.shader_int8,
                 d->caps.shader_f16, d->caps.int_dot, d->caps.subgroup_size,
-                d->mem_device_local ? "device-local host-visible" : "host-visible (not device-local)");
+                d->staging ? "device-local (staged)"
+                : d->mem_device_local ? "device-local host-visible" : "host-visible (not device-local)");
         fprintf(stderr, "vulkan: fp32 float controls: RoundingModeRTE %d, RTZ %d, DenormPreserve %d, "
                 "DenormFlushToZero %d, SignedZeroInfNanPreserve %d\n", d->caps.rte32, d->caps.rtz32,
                 d->caps.denorm_preserve32, d->caps.denorm_flush32, d->caps.szinp32);
@@ -333,12 +350,18 @@ static void vk_free(qc_device *d, qc_hal_buffer *buf) {
 }
 
 static qc_status vk_copy(qc_device *d, const qc_hal_copy *c) {
-    /* The memory is coherent; only queued dispatches on the arena must end first. */
+    /* The memory is coherent; only queued dispatches on the arena must end
+     * first. Staged buffers: the host side of the copy is the staging
+     * twin (qc_hal_buffer.host), brought down before and sent up after. */
+    vk_buf *dst = c->dst ? (vk_buf *)(uintptr_t)c->dst->handle : NULL;
+    vk_buf *src = c->src ? (vk_buf *)(uintptr_t)c->src->handle : NULL;
     qc_status st = NULL;
-    if (c->dst && c->dst->handle) st = qc_vk_flush(d, (vk_buf *)(uintptr_t)c->dst->handle);
-    if (!st && c->src && c->src->handle) st = qc_vk_flush(d, (vk_buf *)(uintptr_t)c->src->handle);
-    if (st) return st;
-    return qc_hal_ref_driver.copy(d->ref, c);
+    if (dst) st = qc_vk_flush(d, dst);
+    if (!st && src) st = qc_vk_flush(d, src);
+    if (!st && src) st = qc_vk_stage(d, src, false, c->src_off, c->bytes);
+    if (!st) st = qc_hal_ref_driver.copy(d->ref, c);
+    if (!st && dst) st = qc_vk_stage(d, dst, true, c->dst_off, c->bytes);
+    return st;
 }
 
 /* ---- models and launches -------------------------------------------------------- */
@@ -394,10 +417,14 @@ static qc_status vk_launch(qc_device *d, const qc_hal_launch *l) {
     if (vm->variant[l->node] >= 0) return qc_vk_record(d, vm, l, arena);
     /* Ref fallback on the mapped arena, after the queued work ended. */
     qc_status st = qc_vk_flush(d, arena);
+    /* Staged: the whole arena down and up again around the ref node
+     * (correct, not fast: copying only its inputs and outputs is next). */
+    if (!st) st = qc_vk_stage(d, arena, false, 0, arena->alloc);
     if (st) return st;
-    if (!vm->prof) return qc_hal_ref_driver.launch(d->ref, l);
-    int64_t t0 = now_ns();   /* the profile's host time of a ref node */
+    int64_t t0 = vm->prof ? now_ns() : 0;   /* the profile's host time of a ref node */
     st = qc_hal_ref_driver.launch(d->ref, l);
+    if (!st) st = qc_vk_stage(d, arena, true, 0, arena->alloc);
+    if (!vm->prof) return st;
     int64_t ns = now_ns() - t0;
     vk_prof *p = &vm->prof[l->node];
     atomic_fetch_add_explicit(&p->ns_total, ns, memory_order_relaxed);

@@ -33,38 +33,110 @@ static qc_status vk_fail(const char *call, VkResult r) {
     return qc_error(QC_ERR_IO, "vulkan: %s failed: %s (%d)", call, qc_vk_result_name(r), (int)r);
 }
 
+/* One VkBuffer bound to its own allocation of memory type `type`. */
+static qc_status make_buffer(qc_device *d, size_t size, VkBufferUsageFlags usage, uint32_t type, VkBuffer *buf,
+                             VkDeviceMemory *mem) {
+    VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = size, .usage = usage,
+                             .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+    VkResult r = d->fn.vkCreateBuffer(d->dev, &bi, NULL, buf);
+    if (r != VK_SUCCESS) return vk_fail("vkCreateBuffer", r);
+    VkMemoryRequirements req;
+    d->fn.vkGetBufferMemoryRequirements(d->dev, *buf, &req);
+    if (!(req.memoryTypeBits & (1u << type)))
+        return qc_error(QC_ERR_UNSUPPORTED, "vulkan: these buffers cannot use memory type %u", type);
+    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size,
+                               .memoryTypeIndex = type};
+    if ((r = d->fn.vkAllocateMemory(d->dev, &ai, NULL, mem)) != VK_SUCCESS)
+        return qc_error(QC_ERR_NOMEM, "vulkan: vkAllocateMemory of %zu bytes failed: %s", size,
+                        qc_vk_result_name(r));
+    if ((r = d->fn.vkBindBufferMemory(d->dev, *buf, *mem, 0)) != VK_SUCCESS) return vk_fail("vkBindBufferMemory", r);
+    return NULL;
+}
+
 qc_status qc_vk_buf_create(qc_device *d, size_t bytes, vk_buf *b) {
     memset(b, 0, sizeof *b);
     if (bytes > SIZE_MAX - 64 - TAIL_PAD)
         return qc_error(QC_ERR_NOMEM, "vulkan: %zu bytes is too large", bytes);
     size_t alloc = (bytes + TAIL_PAD + 63) / 64 * 64;
-    VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = alloc,
-                             .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
-                             .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
-    VkResult r = d->fn.vkCreateBuffer(d->dev, &bi, NULL, &b->buf);
-    if (r != VK_SUCCESS) return vk_fail("vkCreateBuffer", r);
-    VkMemoryRequirements req;
-    d->fn.vkGetBufferMemoryRequirements(d->dev, b->buf, &req);
-    if (!(req.memoryTypeBits & (1u << d->mem_type))) {
+    b->alloc = alloc;
+    b->staged = d->staging;
+    /* Staged: the shaders' buffer in device-local memory, never mapped, and
+     * a host-visible twin of the same size that copies go through. */
+    VkBufferUsageFlags use = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+                             (b->staged ? VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT : 0);
+    qc_status st = make_buffer(d, alloc, use, b->staged ? d->mem_dev : d->mem_type, &b->buf, &b->mem);
+    if (!st && b->staged)
+        st = make_buffer(d, alloc, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, d->mem_type,
+                         &b->sbuf, &b->smem);
+    VkResult r;
+    if (!st && (r = d->fn.vkMapMemory(d->dev, b->staged ? b->smem : b->mem, 0, VK_WHOLE_SIZE, 0, &b->map)) != VK_SUCCESS)
+        st = vk_fail("vkMapMemory", r);
+    if (!st) memset(b->map, 0, alloc);   /* the padding is read (and multiplied by zero weights) */
+    if (!st && b->staged) st = qc_vk_stage(d, b, true, 0, alloc);
+    if (st) {
         qc_vk_buf_destroy(d, b);
-        return qc_error(QC_ERR_UNSUPPORTED, "vulkan: storage buffers cannot use host-visible memory type %u",
-                        d->mem_type);
+        return st;
     }
-    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size,
-                               .memoryTypeIndex = d->mem_type};
-    if ((r = d->fn.vkAllocateMemory(d->dev, &ai, NULL, &b->mem)) != VK_SUCCESS) {
-        qc_vk_buf_destroy(d, b);
-        return qc_error(QC_ERR_NOMEM, "vulkan: vkAllocateMemory of %zu bytes failed: %s", alloc,
-                        qc_vk_result_name(r));
-    }
-    if ((r = d->fn.vkBindBufferMemory(d->dev, b->buf, b->mem, 0)) != VK_SUCCESS ||
-        (r = d->fn.vkMapMemory(d->dev, b->mem, 0, VK_WHOLE_SIZE, 0, &b->map)) != VK_SUCCESS) {
-        qc_vk_buf_destroy(d, b);
-        return vk_fail("vkBindBufferMemory/vkMapMemory", r);
-    }
-    memset(b->map, 0, alloc);   /* the padding is read (and multiplied by zero weights) */
     b->size = bytes;
     return NULL;
+}
+
+/* Command pool and fence of a buffer, made at its first use. */
+static qc_status ensure_pool(qc_device *d, vk_buf *b) {
+    VkResult r;
+    if (b->cmd_pool) return NULL;
+    VkCommandPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                  .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+                                  .queueFamilyIndex = d->queue_family};
+    if ((r = d->fn.vkCreateCommandPool(d->dev, &pi, NULL, &b->cmd_pool)) != VK_SUCCESS)
+        return vk_fail("vkCreateCommandPool", r);
+    VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    if ((r = d->fn.vkCreateFence(d->dev, &fi, NULL, &b->fence)) != VK_SUCCESS) return vk_fail("vkCreateFence", r);
+    return NULL;
+}
+
+static qc_status submit_wait(qc_device *d, vk_buf *b, VkCommandBuffer cmd) {
+    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd};
+    pthread_mutex_lock(&d->lock);   /* vkQueueSubmit needs the queue externally synchronized */
+    VkResult r = d->fn.vkQueueSubmit(d->queue, 1, &si, b->fence);
+    pthread_mutex_unlock(&d->lock);
+    if (r != VK_SUCCESS) return vk_fail("vkQueueSubmit", r);
+    r = d->fn.vkWaitForFences(d->dev, 1, &b->fence, VK_TRUE, UINT64_MAX);
+    if (r != VK_SUCCESS) return vk_fail("vkWaitForFences", r);
+    if ((r = d->fn.vkResetFences(d->dev, 1, &b->fence)) != VK_SUCCESS) return vk_fail("vkResetFences", r);
+    return NULL;
+}
+
+qc_status qc_vk_stage(qc_device *d, vk_buf *b, bool up, size_t off, size_t bytes) {
+    if (!b->staged || !bytes) return NULL;
+    if (off > b->alloc || bytes > b->alloc - off) return qc_error(QC_ERR_INVALID, "vulkan: staging copy out of range");
+    qc_status st = ensure_pool(d, b);
+    if (st) return st;
+    VkResult r;
+    if (!b->xcmd) {
+        VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                          .commandPool = b->cmd_pool,
+                                          .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY, .commandBufferCount = 1};
+        if ((r = d->fn.vkAllocateCommandBuffers(d->dev, &ai, &b->xcmd)) != VK_SUCCESS)
+            return vk_fail("vkAllocateCommandBuffers", r);
+    }
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+                                   .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+    if ((r = d->fn.vkBeginCommandBuffer(b->xcmd, &bi)) != VK_SUCCESS) return vk_fail("vkBeginCommandBuffer", r);
+    VkBufferCopy region = {off, off, bytes};
+    d->fn.vkCmdCopyBuffer(b->xcmd, up ? b->sbuf : b->buf, up ? b->buf : b->sbuf, 1, &region);
+    /* The copy's writes before whatever comes next: shaders reading the
+     * arena, another copy, the host reading the staging twin. */
+    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER, .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+                          .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                                           VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT |
+                                           VK_ACCESS_HOST_READ_BIT};
+    d->fn.vkCmdPipelineBarrier(b->xcmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                               VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT |
+                                   VK_PIPELINE_STAGE_HOST_BIT,
+                               0, 1, &mb, 0, NULL, 0, NULL);
+    if ((r = d->fn.vkEndCommandBuffer(b->xcmd)) != VK_SUCCESS) return vk_fail("vkEndCommandBuffer", r);
+    return submit_wait(d, b, b->xcmd);
 }
 
 static void seg_free(qc_device *d, vk_seg *s) {
@@ -82,9 +154,11 @@ void qc_vk_buf_destroy(qc_device *d, vk_buf *b) {
     if (b->fence) d->fn.vkDestroyFence(d->dev, b->fence, NULL);
     if (b->cmd_pool) d->fn.vkDestroyCommandPool(d->dev, b->cmd_pool, NULL);   /* frees the segments' buffers */
     if (b->desc_pool) d->fn.vkDestroyDescriptorPool(d->dev, b->desc_pool, NULL);
-    if (b->map) d->fn.vkUnmapMemory(d->dev, b->mem);
+    if (b->map) d->fn.vkUnmapMemory(d->dev, b->staged ? b->smem : b->mem);
     if (b->buf) d->fn.vkDestroyBuffer(d->dev, b->buf, NULL);
     if (b->mem) d->fn.vkFreeMemory(d->dev, b->mem, NULL);
+    if (b->sbuf) d->fn.vkDestroyBuffer(d->dev, b->sbuf, NULL);
+    if (b->smem) d->fn.vkFreeMemory(d->dev, b->smem, NULL);
     memset(b, 0, sizeof *b);
 }
 
@@ -93,15 +167,9 @@ void qc_vk_buf_destroy(qc_device *d, vk_buf *b) {
  * buffer, which invalidates every command buffer that bound it. */
 static qc_status arena_prepare(qc_device *d, const vk_model *vm, vk_buf *b) {
     VkResult r;
-    if (!b->cmd_pool) {
-        VkCommandPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-                                      .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-                                      .queueFamilyIndex = d->queue_family};
-        if ((r = d->fn.vkCreateCommandPool(d->dev, &pi, NULL, &b->cmd_pool)) != VK_SUCCESS)
-            return vk_fail("vkCreateCommandPool", r);
-        VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-        if ((r = d->fn.vkCreateFence(d->dev, &fi, NULL, &b->fence)) != VK_SUCCESS)
-            return vk_fail("vkCreateFence", r);
+    qc_status st = ensure_pool(d, b);
+    if (st) return st;
+    if (!b->desc_pool) {
         VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2};
         VkDescriptorPoolCreateInfo dp = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
                                          .maxSets = 1, .poolSizeCount = 1, .pPoolSizes = &ps};
@@ -183,11 +251,13 @@ static qc_status seg_record(qc_device *d, vk_buf *b, vk_seg *s) {
         if (d->timestamps)
             d->fn.vkCmdWriteTimestamp(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, s->queries, (uint32_t)i + 1);
     }
-    /* The host reads (outputs, ref nodes) what the shaders wrote. */
+    /* The host (outputs, ref nodes) or, staged, a copy reads what the
+     * shaders wrote; a staged upload must not overwrite what they read. */
     VkMemoryBarrier hb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER, .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-                          .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
-    d->fn.vkCmdPipelineBarrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &hb, 0,
-                               NULL, 0, NULL);
+                          .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT};
+    d->fn.vkCmdPipelineBarrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                               VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &hb, 0, NULL, 0,
+                               NULL);
     if ((r = d->fn.vkEndCommandBuffer(c)) != VK_SUCCESS) return vk_fail("vkEndCommandBuffer", r);
     s->valid = true;
     return NULL;
@@ -228,15 +298,7 @@ qc_status qc_vk_flush(qc_device *d, vk_buf *b) {
         if ((st = seg_record(d, b, s))) return st;
         b->run_recorded++;
     }
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
-                       .pCommandBuffers = &s->cmd};
-    pthread_mutex_lock(&d->lock);   /* vkQueueSubmit needs the queue externally synchronized */
-    VkResult r = d->fn.vkQueueSubmit(d->queue, 1, &si, b->fence);
-    pthread_mutex_unlock(&d->lock);
-    if (r != VK_SUCCESS) return vk_fail("vkQueueSubmit", r);
-    r = d->fn.vkWaitForFences(d->dev, 1, &b->fence, VK_TRUE, UINT64_MAX);
-    if (r != VK_SUCCESS) return vk_fail("vkWaitForFences", r);
-    if ((r = d->fn.vkResetFences(d->dev, 1, &b->fence)) != VK_SUCCESS) return vk_fail("vkResetFences", r);
+    if ((st = submit_wait(d, b, s->cmd))) return st;
     return d->timestamps ? seg_times(d, b, s) : NULL;
 }
 

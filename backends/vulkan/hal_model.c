@@ -305,6 +305,7 @@ qc_status qc_vk_model_create(qc_device *d, const qc_model_data *m, vk_model **ou
     size_t cs = vm->sec ? qc_le32(vm->sec + QC_VK_H_CONSTS_SIZE) : 0;
     if (!st) st = qc_vk_buf_create(d, cs ? cs : 64, &vm->consts);
     if (!st && cs) memcpy(vm->consts.map, vm->sec + qc_le32(vm->sec + QC_VK_H_CONSTS_OFF), cs);
+    if (!st && cs) st = qc_vk_stage(d, &vm->consts, true, 0, cs);   /* staged: to device-local memory */
     if (!st && vm->sec) st = cache_create(d, vm);
     if (!st && vm->sec) {
         vm->n_shaders = qc_le32(vm->sec + QC_VK_H_N_SHADERS);

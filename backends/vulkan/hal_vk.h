@@ -35,7 +35,7 @@
     X(vkWaitForFences) X(vkResetFences) X(vkDeviceWaitIdle) X(vkCreateQueryPool)                \
     X(vkDestroyQueryPool) X(vkCmdResetQueryPool) X(vkCmdWriteTimestamp)                      \
     X(vkGetQueryPoolResults) X(vkCreatePipelineCache) X(vkDestroyPipelineCache)              \
-    X(vkGetPipelineCacheData)
+    X(vkGetPipelineCacheData) X(vkCmdCopyBuffer)
 
 typedef struct vk_fns {
     PFN_vkGetInstanceProcAddr vkGetInstanceProcAddr;
@@ -77,6 +77,8 @@ struct qc_device {
     VkQueue queue;
     uint32_t queue_family;
     uint32_t mem_type;                  /* HOST_VISIBLE | HOST_COHERENT (device-local if offered) */
+    uint32_t mem_dev;                   /* DEVICE_LOCAL: staged buffers' memory */
+    bool staging;                       /* buffers in mem_dev with a mem_type staging twin */
     bool mem_device_local;
     bool timestamps;                    /* timestamp_bits > 0 and not QC_VULKAN_NO_TIMESTAMPS */
     vk_caps caps;
@@ -115,8 +117,13 @@ typedef struct vk_seg {
 typedef struct vk_buf {
     VkBuffer buf;
     VkDeviceMemory mem;
-    void *map;
+    void *map;                          /* the memory, or staged: the staging twin's */
     size_t size;                        /* usable bytes (the allocation is padded) */
+    size_t alloc;                       /* allocated bytes */
+    bool staged;                        /* buf is device-local; copies go through sbuf */
+    VkBuffer sbuf;
+    VkDeviceMemory smem;
+    VkCommandBuffer xcmd;               /* staging copies */
     VkCommandPool cmd_pool;
     VkFence fence;
     VkDescriptorPool desc_pool;
@@ -159,6 +166,9 @@ void qc_vk_buf_destroy(qc_device *d, vk_buf *b);
 qc_status qc_vk_flush(qc_device *d, vk_buf *arena);
 /* Adds one shader node to the arena's pending segment. */
 qc_status qc_vk_record(qc_device *d, const vk_model *vm, const qc_hal_launch *l, vk_buf *arena);
+/* Staged buffer: copies [off, off + bytes) from the staging twin to the
+ * device buffer (up) or back, and waits; a no-op for other buffers. */
+qc_status qc_vk_stage(qc_device *d, vk_buf *b, bool up, size_t off, size_t bytes);
 /* A run begins on the arena / ended (flushes; fills *stats). */
 void qc_vk_run_begin(vk_buf *arena);
 qc_status qc_vk_run_end(qc_device *d, vk_buf *arena, qc_hal_run_stats *stats);

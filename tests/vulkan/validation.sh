@@ -30,6 +30,9 @@ fi
 if [ -n "$replay" ]; then
   "$replay" >"$tmp/replay" 2>&1 ||
     { echo "FAIL test_vulkan_replay under validation:"; tail -20 "$tmp/replay"; fail=1; }
+  # and the DEVICE_LOCAL + staging copies path
+  QC_VULKAN_FORCE_STAGING=1 "$replay" >"$tmp/replay_staged" 2>&1 ||
+    { echo "FAIL test_vulkan_replay (QC_VULKAN_FORCE_STAGING=1) under validation:"; tail -20 "$tmp/replay_staged"; fail=1; }
 fi
 "$runner" --backend vulkan --claimed tests/onnx_node/claimed_ops.txt \
     /usr/share/libonnx-testdata/data/node >"$tmp/node" 2>&1 ||
