@@ -285,6 +285,7 @@ void qc_vk_model_destroy(qc_device *d, vk_model *vm) {
     qc_vk_buf_destroy(d, &vm->consts);
     free(vm->pipelines);
     free(vm->variant);
+    free(vm->prof);
     free(vm);
 }
 
