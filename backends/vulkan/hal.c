@@ -7,9 +7,9 @@
  * HOST_COHERENT memory, device-local where the device offers that
  * combination (UMA, resizable BAR, lavapipe), so inputs and outputs are
  * memcpy'd and nodes without a shader run the ref kernel on the mapped
- * arena after the queued dispatches finished. Discrete GPUs without such a
- * heap get the host-visible memory too (correct, slow): a DEVICE_LOCAL arena
- * plus staging is the next step.
+ * arena after the queued dispatches finished. Devices without such a heap
+ * (or QC_VULKAN_FORCE_STAGING=1) get DEVICE_LOCAL buffers with host-visible
+ * staging twins that every copy goes through (hal_buf.c qc_vk_stage).
  *
  * Environment (diagnostics and tests, read at device creation):
  *   QC_VULKAN_DEVICE=I|NAME   pick physical device I or the first whose name contains NAME
@@ -18,7 +18,8 @@
  *   QC_VULKAN_VERBOSE=1       print the device, its features and where each node runs
  *   QC_VULKAN_NO_TIMESTAMPS=1 no timestamp queries (device time not measured)
  *   QC_VULKAN_PROFILE=1       per node device time, printed when the model is released
- *   QC_VULKAN_PIPELINE_CACHE=PATH  load / save the pipeline cache there (hal_model.c) */
+ *   QC_VULKAN_PIPELINE_CACHE=PATH  load / save the pipeline cache there (hal_model.c)
+ *   QC_VULKAN_FORCE_STAGING=1 device-local buffers + staging copies even with a host-visible heap */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
