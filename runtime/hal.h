@@ -63,6 +63,12 @@ typedef struct qc_hal_launch {
     const void *const *host_values;
 } qc_hal_launch;
 
+/* What a device measured over one session run (run_end). */
+typedef struct qc_hal_run_stats {
+    int64_t device_ns;        /* kernel time on the device, or -1: not measured */
+    int32_t recorded;         /* command buffers (re)recorded for the run, or -1: n/a */
+} qc_hal_run_stats;
+
 typedef struct qc_hal_create_params {
     qc_threadpool *pool;      /* the runtime's pool, shared; may be NULL */
     /* True when the user named this device (--backend NAME); false while
@@ -99,6 +105,16 @@ typedef struct qc_hal_driver {
      * device, lets several models and sessions run at once without locks. */
     qc_status (*model_open)(qc_device *d, const qc_model_data *m, void **state);
     void (*model_close)(qc_device *d, void *state);
+    /* Optional (NULL: none): bracket one session run over `arena`.
+     * run_begin comes after the arena is sized and before the inputs are
+     * copied in; run_end after the last launch (also when a launch failed)
+     * and before the outputs are copied out, and fills *stats (the session
+     * sets it to -1 / -1 first). A device that records work per arena uses
+     * them to find the run's boundaries (vulkan: replaying recorded command
+     * buffers, reading its timestamp queries); the state they touch lives
+     * in the arena, which one session owns, so they need no locks. */
+    qc_status (*run_begin)(qc_device *d, qc_hal_buffer *arena);
+    qc_status (*run_end)(qc_device *d, qc_hal_buffer *arena, qc_hal_run_stats *stats);
 } qc_hal_driver;
 
 /* Runs one node with the ref kernels, exactly as the ref device does

@@ -21,6 +21,7 @@ struct qc_session {
     qc_arena arena;
     qc_tensor_desc *descs;       /* per value: concrete type during a run */
     const void **host_values;    /* per value: an input read in place this run, or NULL */
+    qc_hal_run_stats stats;      /* the device's measurements of the last run */
 };
 
 void qc_session_options_init(qc_session_options *opts) {
@@ -50,6 +51,7 @@ qc_status qc_session_create(qc_model *m, const qc_session_options *opts, qc_sess
     s->model = m;
     s->rt = m->rt;
     s->batch = -1;
+    s->stats = (qc_hal_run_stats){-1, -1};
     s->fixed_batch = s->d->batch ? opts->batch : -1;
     if (s->fixed_batch < -1) s->fixed_batch = -1;
     *out = s;
@@ -66,6 +68,12 @@ void qc_session_destroy(qc_session *s) {
 }
 
 int64_t qc_session_batch(const qc_session *s) { return s->batch; }
+
+void qc_session_last_run_stats(const qc_session *s, qc_run_stats *out) {
+    if (!out) return;
+    out->device_ns = s ? s->stats.device_ns : -1;
+    out->recorded = s ? s->stats.recorded : -1;
+}
 
 /* ---- binding ------------------------------------------------------------------ */
 
@@ -226,10 +234,17 @@ qc_status qc_session_run(qc_session *s, const qc_tensor *inputs, int32_t n_input
                         (int)n_inputs, (int)n_outputs);
     if ((n_inputs && !inputs) || (n_outputs && !outputs))
         return qc_error(QC_ERR_INVALID, "qc_session_run: inputs or outputs is NULL");
+    s->stats = (qc_hal_run_stats){-1, -1};   /* a failed run measured nothing */
     int64_t batch = 0;
     qc_status st = bind_batch(s, inputs, &batch);
     if (!st) st = bind_arena(s, batch);
     if (st) return st;
+    bool begun = false;
+    if (rt->driver->run_begin) {
+        if ((st = rt->driver->run_begin(rt->device, &s->arena.buf)))
+            return qc_status_wrap(st, "qc_session_run on '%s'", rt->driver->name);
+        begun = true;
+    }
     for (int32_t i = 0; i < d->n_values && !st; i++)
         st = concrete_desc(s, &d->values[i], batch, &s->descs[i]);
     bool in_place = false;
@@ -253,6 +268,12 @@ qc_status qc_session_run(qc_session *s, const qc_tensor *inputs, int32_t n_input
                            in_place ? s->host_values : NULL};
         st = rt->driver->launch(rt->device, &l);
         if (st) st = qc_status_wrap(st, "qc_session_run on '%s'", rt->driver->name);
+    }
+    /* Always after a run_begin, so the device never keeps a half run. */
+    if (begun && rt->driver->run_end) {
+        qc_status se = rt->driver->run_end(rt->device, &s->arena.buf, &s->stats);
+        if (se && !st) st = qc_status_wrap(se, "qc_session_run on '%s'", rt->driver->name);
+        else qc_status_free(se);
     }
     if (!st && (st = rt->driver->sync(rt->device)))
         st = qc_status_wrap(st, "qc_session_run: sync on '%s'", rt->driver->name);

@@ -66,6 +66,10 @@ typedef struct bench_result {
     int64_t batch;
     double load_ms, quantize_ms, compile_ms;
     double min_ms, p50_ms, p90_ms, mean_ms, max_ms;
+    /* Device time per run (qc_session_last_run_stats: vulkan's timestamps,
+     * the sum of the run's dispatch times); device_runs 0: not measured. */
+    double device_min_ms, device_p50_ms;
+    long device_runs;
     double throughput, cpu_percent, peak_rss_mb;
     double ops;      /* per run: 2 x MACs of the GEMM / conv layers (0: unknown) */
     bool calibrated_on_input;
@@ -81,7 +85,8 @@ static void usage(FILE *f) {
             "\n"
             "Times MODEL (.onnx, .qcir, or a .qcm artifact) on a runtime device: compiles\n"
             "it in memory, runs W warm-up runs, then R timed runs, and prints min / p50 /\n"
-            "p90 / mean latency, throughput, CPU utilisation, peak RSS and compile time.\n"
+            "p90 / mean latency, throughput, CPU utilisation, peak RSS and compile time;\n"
+            "where the device measures its own kernel time (vulkan), its min / p50 too.\n"
             "\n"
             "  --backend NAME     runtime device (see --list-backends; default: best available)\n"
             "  --scheme S         quantize first: int8, int8-dynamic, int8-weight, int4-weight,\n"
@@ -482,8 +487,8 @@ static qc_status time_runs(qc_model *m, const bench_opts *o, const qc_tensor *in
     qc_session *s = NULL;
     qc_tensor out[MAX_IO];
     memset(out, 0, sizeof out);
-    double *ms = calloc((size_t)o->runs, sizeof *ms);
-    qc_status st = ms ? qc_session_create(m, &so, &s) : qc_error(QC_ERR_NOMEM, "out of memory");
+    double *ms = calloc((size_t)o->runs, sizeof *ms), *dev = calloc((size_t)o->runs, sizeof *dev);
+    qc_status st = ms && dev ? qc_session_create(m, &so, &s) : qc_error(QC_ERR_NOMEM, "out of memory");
     if (!st) st = alloc_outputs(m, r->batch, out);
     for (long k = 0; k < o->warmup && !st; k++) st = qc_session_run(s, in, n_in, out, n_out);
     double wall0 = now_ms(), cpu0 = cpu_ms();
@@ -491,6 +496,9 @@ static qc_status time_runs(qc_model *m, const bench_opts *o, const qc_tensor *in
         double t0 = now_ms();
         st = qc_session_run(s, in, n_in, out, n_out);
         ms[k] = now_ms() - t0;
+        qc_run_stats rs;
+        qc_session_last_run_stats(s, &rs);   /* outside the timed span */
+        if (rs.device_ns >= 0) dev[r->device_runs++] = (double)rs.device_ns / 1e6;
     }
     double wall = now_ms() - wall0, cpu = cpu_ms() - cpu0;
     if (!st) {
@@ -504,10 +512,16 @@ static qc_status time_runs(qc_model *m, const bench_opts *o, const qc_tensor *in
         r->mean_ms = sum / (double)o->runs;
         r->throughput = r->mean_ms > 0 ? (double)r->batch * 1e3 / r->mean_ms : 0;
         r->cpu_percent = wall > 0 ? 100.0 * cpu / wall : 0;
+        if (r->device_runs) {
+            qsort(dev, (size_t)r->device_runs, sizeof *dev, cmp_double);
+            r->device_min_ms = dev[0];
+            r->device_p50_ms = percentile(dev, r->device_runs, 0.50);
+        }
     }
     for (int32_t i = 0; i < n_out; i++) qc_tensor_release(&out[i]);
     qc_session_destroy(s);
     free(ms);
+    free(dev);
     return st;
 }
 
@@ -528,6 +542,9 @@ static void print_table(const bench_opts *o, const bench_result *r) {
     printf("runs        %ld (after %ld warm-up)\n", o->runs, o->warmup);
     printf("latency     min %.4f  p50 %.4f  p90 %.4f  mean %.4f  max %.4f ms\n", r->min_ms,
            r->p50_ms, r->p90_ms, r->mean_ms, r->max_ms);
+    if (r->device_runs)
+        printf("device      min %.4f  p50 %.4f ms (kernel time on the device per run, %ld runs)\n",
+               r->device_min_ms, r->device_p50_ms, r->device_runs);
     printf("throughput  %.0f inferences/s\n", r->throughput);
     if (r->ops > 0 && r->p50_ms > 0)
         printf("work        %.4f GOP per run (2 x MACs of GEMM/conv layers): %.1f GOP/s at p50\n",
@@ -560,12 +577,17 @@ static qc_status write_json(const char *path, const bench_opts *o, const bench_r
             "\"threads\": %d, \"load_ms\": %.4f, \"quantize_ms\": %.4f, \"compile_ms\": %.4f, "
             "\"min_ms\": %.6f, \"p50_ms\": %.6f, \"p90_ms\": %.6f, \"mean_ms\": %.6f, "
             "\"max_ms\": %.6f, \"throughput_per_s\": %.3f, \"cpu_percent\": %.2f, "
-            "\"peak_rss_mb\": %.2f, \"gop_per_run\": %.9f, \"gops_p50\": %.3f}\n",
+            "\"peak_rss_mb\": %.2f, \"gop_per_run\": %.9f, \"gops_p50\": %.3f",
             r->calibrated_on_input ? "true" : "false", r->compiled ? "true" : "false",
             (long long)r->batch, o->runs, o->warmup,
             (int)r->threads, r->load_ms, r->quantize_ms, r->compile_ms, r->min_ms, r->p50_ms,
             r->p90_ms, r->mean_ms, r->max_ms, r->throughput, r->cpu_percent, r->peak_rss_mb,
             r->ops / 1e9, r->p50_ms > 0 ? r->ops / (r->p50_ms * 1e6) : 0.0);
+    /* null where the device does not measure its own time (every one but vulkan) */
+    if (r->device_runs)
+        fprintf(f, ", \"device_min_ms\": %.6f, \"device_p50_ms\": %.6f}\n", r->device_min_ms, r->device_p50_ms);
+    else
+        fputs(", \"device_min_ms\": null, \"device_p50_ms\": null}\n", f);
     qc_status st = NULL;
     if (ferror(f) | (fclose(f) != 0))
         st = qc_error(QC_ERR_IO, "--json %s: write failed: %s", path, strerror(errno));

@@ -7,19 +7,24 @@
  * HOST_COHERENT memory, device-local where the device offers that
  * combination (UMA, resizable BAR, lavapipe), so inputs and outputs are
  * memcpy'd and nodes without a shader run the ref kernel on the mapped
- * arena after the queued dispatches finished. Discrete GPUs without such a
- * heap get the host-visible memory too (correct, slow): a DEVICE_LOCAL arena
- * plus staging is the next step.
+ * arena after the queued dispatches finished. Devices without such a heap
+ * (or QC_VULKAN_FORCE_STAGING=1) get DEVICE_LOCAL buffers with host-visible
+ * staging twins that every copy goes through (hal_buf.c qc_vk_stage).
  *
  * Environment (diagnostics and tests, read at device creation):
  *   QC_VULKAN_DEVICE=I|NAME   pick physical device I or the first whose name contains NAME
  *   QC_VULKAN_NO_INT_DOT=1    ignore shaderIntegerDotProduct (runs the unpack variants)
  *   QC_VULKAN_NO_INT8_STORAGE=1  ignore storageBuffer8BitAccess (runs the uint32-packed variants)
- *   QC_VULKAN_VERBOSE=1       print the device, its features and where each node runs */
+ *   QC_VULKAN_VERBOSE=1       print the device, its features and where each node runs
+ *   QC_VULKAN_NO_TIMESTAMPS=1 no timestamp queries (device time not measured)
+ *   QC_VULKAN_PROFILE=1       per node device time, printed when the model is released
+ *   QC_VULKAN_PIPELINE_CACHE=PATH  load / save the pipeline cache there (hal_model.c)
+ *   QC_VULKAN_FORCE_STAGING=1 device-local buffers + staging copies even with a host-visible heap */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backends/vulkan/hal_vk.h"
 
@@ -38,6 +43,12 @@ const char *qc_vk_result_name(VkResult r) {
     case VK_ERROR_INCOMPATIBLE_DRIVER: return "VK_ERROR_INCOMPATIBLE_DRIVER";
     default: return "VkResult error";
     }
+}
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static qc_status vk_fail(const char *call, VkResult r) {
@@ -141,10 +152,21 @@ static void query_caps(qc_device *d, VkPhysicalDeviceFeatures2 *f2, VkPhysicalDe
     c->max_push = p.limits.maxPushConstantsSize;
     c->max_storage_range = p.limits.maxStorageBufferRange;
     c->timestamp_period = p.limits.timestampPeriod;
-    VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    c->vendor_id = p.vendorID;
+    c->device_id = p.deviceID;
+    memcpy(c->cache_uuid, p.pipelineCacheUUID, VK_UUID_SIZE);
+    /* Float controls are Vulkan 1.2 core (the device is 1.2+). */
+    VkPhysicalDeviceFloatControlsProperties fc = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FLOAT_CONTROLS_PROPERTIES};
+    VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
+                                             .pNext = &fc};
     VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
     d->fn.vkGetPhysicalDeviceProperties2(d->phys, &p2);
     c->subgroup_size = sg.subgroupSize;
+    c->rte32 = fc.shaderRoundingModeRTEFloat32;
+    c->rtz32 = fc.shaderRoundingModeRTZFloat32;
+    c->denorm_preserve32 = fc.shaderDenormPreserveFloat32;
+    c->denorm_flush32 = fc.shaderDenormFlushToZeroFloat32;
+    c->szinp32 = fc.shaderSignedZeroInfNanPreserveFloat32;
     *f13 = (VkPhysicalDeviceVulkan13Features){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES};
     *f12 = (VkPhysicalDeviceVulkan12Features){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
                                               .pNext = c->api >= VK_API_VERSION_1_3 ? f13 : NULL};
@@ -178,6 +200,10 @@ static qc_status create_device(qc_device *d) {
         if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) fam = (int)i;
     if (fam < 0) return qc_error(QC_ERR_NOT_FOUND, "no Vulkan device: '%s' has no compute queue", d->caps.name);
     d->queue_family = (uint32_t)fam;
+    d->caps.timestamp_bits = qf[fam].timestampValidBits;
+    /* QC_VULKAN_NO_TIMESTAMPS: no queries at all (to see what they cost). */
+    d->timestamps = d->caps.timestamp_bits > 0 && d->caps.timestamp_period > 0 &&
+                    !getenv("QC_VULKAN_NO_TIMESTAMPS");
     /* Enable only what shaders may use; robustBufferAccess contains a bad
      * artifact's out-of-range accesses inside the buffers. */
     VkPhysicalDeviceVulkan13Features en13 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
@@ -215,6 +241,22 @@ static qc_status create_device(qc_device *d) {
     }
     if (best < 0) return qc_error(QC_ERR_UNSUPPORTED, "vulkan: '%s' has no host-visible coherent memory", d->caps.name);
     d->mem_type = (uint32_t)best;
+    /* Without a host-visible device-local heap (a discrete GPU without
+     * resizable BAR), or asked with QC_VULKAN_FORCE_STAGING=1 (tests run the
+     * path on lavapipe): buffers in DEVICE_LOCAL memory, preferably not
+     * host-visible, copied through host-visible staging twins. */
+    int dev = -1;
+    for (uint32_t i = 0; i < mp.memoryTypeCount; i++) {
+        VkMemoryPropertyFlags f = mp.memoryTypes[i].propertyFlags;
+        if (!(f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)) continue;
+        if (dev < 0 || ((mp.memoryTypes[dev].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) &&
+                        !(f & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)))
+            dev = (int)i;
+    }
+    const char *fs = getenv("QC_VULKAN_FORCE_STAGING");
+    bool force = fs && *fs && strcmp(fs, "0") != 0;
+    d->staging = dev >= 0 && (force || !d->mem_device_local);
+    d->mem_dev = dev >= 0 ? (uint32_t)dev : d->mem_type;
     VkDescriptorSetLayoutBinding bind[2] = {
         {0, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL},
         {1, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, NULL}};
@@ -265,12 +307,19 @@ static qc_status vk_create(const qc_hal_create_params *params, qc_device **out) 
         vk_destroy(d);
         return st;
     }
-    if (getenv("QC_VULKAN_VERBOSE"))
+    if (getenv("QC_VULKAN_VERBOSE")) {
         fprintf(stderr, "vulkan: %s (Vulkan %u.%u), int8 storage %d, int8 %d, fp16 %d, int dot %d, "
                 "subgroup %u, %s memory\n", d->caps.name, VK_VERSION_MAJOR(d->caps.api),
                 VK_VERSION_MINOR(d->caps.api), d->caps.int8_storage, d->caps.shader_int8,
                 d->caps.shader_f16, d->caps.int_dot, d->caps.subgroup_size,
-                d->mem_device_local ? "device-local host-visible" : "host-visible (not device-local)");
+                d->staging ? "device-local (staged)"
+                : d->mem_device_local ? "device-local host-visible" : "host-visible (not device-local)");
+        fprintf(stderr, "vulkan: fp32 float controls: RoundingModeRTE %d, RTZ %d, DenormPreserve %d, "
+                "DenormFlushToZero %d, SignedZeroInfNanPreserve %d\n", d->caps.rte32, d->caps.rtz32,
+                d->caps.denorm_preserve32, d->caps.denorm_flush32, d->caps.szinp32);
+        fprintf(stderr, "vulkan: timestamps: %u valid bits, %.3f ns per tick%s\n", d->caps.timestamp_bits,
+                (double)d->caps.timestamp_period, d->timestamps ? "" : " (not used)");
+    }
     *out = d;
     return NULL;
 }
@@ -302,12 +351,18 @@ static void vk_free(qc_device *d, qc_hal_buffer *buf) {
 }
 
 static qc_status vk_copy(qc_device *d, const qc_hal_copy *c) {
-    /* The memory is coherent; only queued dispatches on the arena must end first. */
+    /* The memory is coherent; only queued dispatches on the arena must end
+     * first. Staged buffers: the host side of the copy is the staging
+     * twin (qc_hal_buffer.host), brought down before and sent up after. */
+    vk_buf *dst = c->dst ? (vk_buf *)(uintptr_t)c->dst->handle : NULL;
+    vk_buf *src = c->src ? (vk_buf *)(uintptr_t)c->src->handle : NULL;
     qc_status st = NULL;
-    if (c->dst && c->dst->handle) st = qc_vk_flush(d, (vk_buf *)(uintptr_t)c->dst->handle);
-    if (!st && c->src && c->src->handle) st = qc_vk_flush(d, (vk_buf *)(uintptr_t)c->src->handle);
-    if (st) return st;
-    return qc_hal_ref_driver.copy(d->ref, c);
+    if (dst) st = qc_vk_flush(d, dst);
+    if (!st && src) st = qc_vk_flush(d, src);
+    if (!st && src) st = qc_vk_stage(d, src, false, c->src_off, c->bytes);
+    if (!st) st = qc_hal_ref_driver.copy(d->ref, c);
+    if (!st && dst) st = qc_vk_stage(d, dst, true, c->dst_off, c->bytes);
+    return st;
 }
 
 /* ---- models and launches -------------------------------------------------------- */
@@ -363,7 +418,32 @@ static qc_status vk_launch(qc_device *d, const qc_hal_launch *l) {
     if (vm->variant[l->node] >= 0) return qc_vk_record(d, vm, l, arena);
     /* Ref fallback on the mapped arena, after the queued work ended. */
     qc_status st = qc_vk_flush(d, arena);
-    return st ? st : qc_hal_ref_driver.launch(d->ref, l);
+    /* Staged: the whole arena down and up again around the ref node
+     * (correct, not fast: copying only its inputs and outputs is next). */
+    if (!st) st = qc_vk_stage(d, arena, false, 0, arena->alloc);
+    if (st) return st;
+    int64_t t0 = vm->prof ? now_ns() : 0;   /* the profile's host time of a ref node */
+    st = qc_hal_ref_driver.launch(d->ref, l);
+    if (!st) st = qc_vk_stage(d, arena, true, 0, arena->alloc);
+    if (!vm->prof) return st;
+    int64_t ns = now_ns() - t0;
+    vk_prof *p = &vm->prof[l->node];
+    atomic_fetch_add_explicit(&p->ns_total, ns, memory_order_relaxed);
+    atomic_store_explicit(&p->ns_last, ns, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->runs, 1, memory_order_relaxed);
+    return st;
+}
+
+static qc_status vk_run_begin(qc_device *d, qc_hal_buffer *arena) {
+    (void)d;
+    vk_buf *b = (vk_buf *)(uintptr_t)arena->handle;
+    if (b) qc_vk_run_begin(b);
+    return NULL;
+}
+
+static qc_status vk_run_end(qc_device *d, qc_hal_buffer *arena, qc_hal_run_stats *stats) {
+    vk_buf *b = (vk_buf *)(uintptr_t)arena->handle;
+    return b ? qc_vk_run_end(d, b, stats) : NULL;
 }
 
 static qc_status vk_sync(qc_device *d) {
@@ -384,4 +464,6 @@ const qc_hal_driver qc_hal_vulkan_driver = {
     .release_model = vk_release_model,
     .launch = vk_launch,
     .sync = vk_sync,
+    .run_begin = vk_run_begin,
+    .run_end = vk_run_end,
 };

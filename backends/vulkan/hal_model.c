@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backends/vulkan/hal_vk.h"
 #include "runtime/artifact_format.h"
@@ -135,7 +136,8 @@ static qc_status check_section(const qc_device *d, const qc_model_data *m, const
     return NULL;
 }
 
-static qc_status make_pipeline(qc_device *d, const uint8_t *s, uint32_t index, VkPipeline *out) {
+static qc_status make_pipeline(qc_device *d, VkPipelineCache cache, const uint8_t *s, uint32_t index,
+                               VkPipeline *out) {
     const uint8_t *r = s + qc_le32(s + QC_VK_H_SHADERS_OFF) + (size_t)index * QC_VK_SHADER_SIZE;
     size_t off = qc_le32(r), bytes = qc_le32(r + 4);
     uint32_t local = qc_le32(r + 8);
@@ -160,20 +162,130 @@ static qc_status make_pipeline(qc_device *d, const uint8_t *s, uint32_t index, V
                   .stage = VK_SHADER_STAGE_COMPUTE_BIT, .module = mod, .pName = "main",
                   .pSpecializationInfo = &spec},
         .layout = d->pipe_layout};
-    r2 = d->fn.vkCreateComputePipelines(d->dev, VK_NULL_HANDLE, 1, &ci, NULL, out);
+    r2 = d->fn.vkCreateComputePipelines(d->dev, cache, 1, &ci, NULL, out);
     d->fn.vkDestroyShaderModule(d->dev, mod, NULL);
     return r2 == VK_SUCCESS ? NULL
                             : qc_error(QC_ERR_INVALID, "vulkan: vkCreateComputePipelines of shader %u failed: %s",
                                        index, qc_vk_result_name(r2));
 }
 
+/* ---- pipeline cache ------------------------------------------------------------
+ * One VkPipelineCache per model. With QC_VULKAN_PIPELINE_CACHE=PATH its
+ * initial data is read from PATH, when the file's header
+ * (VkPipelineCacheHeaderVersionOne) names this very device and driver
+ * (vendor, device id, pipelineCacheUUID) — drivers check too, but a stale or
+ * foreign file is not worth trusting every driver with — and the cache is
+ * written back there (temporary file + rename) when the model is released. */
+
+#define CACHE_MAX_BYTES (256u << 20)
+
+static bool cache_header_ok(const qc_device *d, const uint8_t *p, size_t len) {
+    if (len < 32) return false;
+    uint32_t hsize = qc_le32(p), ver = qc_le32(p + 4);
+    return hsize >= 32 && hsize <= len && ver == VK_PIPELINE_CACHE_HEADER_VERSION_ONE &&
+           qc_le32(p + 8) == d->caps.vendor_id && qc_le32(p + 12) == d->caps.device_id &&
+           !memcmp(p + 16, d->caps.cache_uuid, VK_UUID_SIZE);
+}
+
+/* The file's bytes (malloc'd) when its header fits this device, else NULL. */
+static uint8_t *cache_read(const qc_device *d, const char *path, size_t *len, bool verbose) {
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;   /* no cache yet: the first run writes it */
+    uint8_t *buf = NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n > 0 && (unsigned long)n <= CACHE_MAX_BYTES && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n)) &&
+        fread(buf, 1, (size_t)n, f) == (size_t)n && cache_header_ok(d, buf, (size_t)n)) {
+        *len = (size_t)n;
+    } else {
+        if (verbose) fprintf(stderr, "vulkan: pipeline cache %s ignored (unreadable, or made for another device)\n", path);
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+static void cache_write(qc_device *d, const vk_model *vm, const char *path, bool verbose) {
+    size_t n = 0;
+    if (d->fn.vkGetPipelineCacheData(d->dev, vm->cache, &n, NULL) != VK_SUCCESS || !n) return;
+    uint8_t *buf = malloc(n);
+    char tmp[4096];
+    int tl = snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    bool ok = buf && tl > 0 && (size_t)tl < sizeof tmp &&
+              d->fn.vkGetPipelineCacheData(d->dev, vm->cache, &n, buf) == VK_SUCCESS && cache_header_ok(d, buf, n);
+    FILE *f = ok ? fopen(tmp, "wb") : NULL;
+    if (f) {
+        ok = fwrite(buf, 1, n, f) == n;
+        ok &= fclose(f) == 0;
+        ok = ok && rename(tmp, path) == 0;
+        if (!ok) remove(tmp);
+    } else {
+        ok = false;
+    }
+    if (verbose) fprintf(stderr, "vulkan: pipeline cache %s: %s %zu bytes\n", path, ok ? "wrote" : "could not write", n);
+    free(buf);
+}
+
+static qc_status cache_create(qc_device *d, vk_model *vm) {
+    const char *path = getenv("QC_VULKAN_PIPELINE_CACHE");
+    size_t len = 0;
+    uint8_t *init = path && *path ? cache_read(d, path, &len, getenv("QC_VULKAN_VERBOSE") != NULL) : NULL;
+    VkPipelineCacheCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO, .initialDataSize = len,
+                                    .pInitialData = init};
+    VkResult r = d->fn.vkCreatePipelineCache(d->dev, &ci, NULL, &vm->cache);
+    if (r != VK_SUCCESS && init) {   /* the driver refused the data: start empty */
+        ci.initialDataSize = 0;
+        ci.pInitialData = NULL;
+        r = d->fn.vkCreatePipelineCache(d->dev, &ci, NULL, &vm->cache);
+    }
+    free(init);
+    if (r != VK_SUCCESS) {
+        vm->cache = VK_NULL_HANDLE;
+        return qc_error(QC_ERR_IO, "vulkan: vkCreatePipelineCache failed: %s", qc_vk_result_name(r));
+    }
+    return NULL;
+}
+
+/* QC_VULKAN_PROFILE's table, as QC_CPU_PROFILE's (backends/cpu/hal.c). */
+static void print_profile(const vk_model *vm) {
+    const qc_model_data *m = vm->data;
+    int64_t runs = 0;
+    for (int32_t i = 0; i < m->n_nodes; i++) {
+        int64_t r = atomic_load(&vm->prof[i].runs);
+        if (r > runs) runs = r;
+    }
+    fprintf(stderr, "QC_VULKAN_PROFILE: %lld runs; per node mean / last in us (shaders: device time "
+            "from timestamps; ref: host time)\n", (long long)runs);
+    double sum_mean = 0, sum_last = 0;
+    for (int32_t i = 0; i < m->n_nodes; i++) {
+        const vk_prof *p = &vm->prof[i];
+        int64_t r = atomic_load(&p->runs);
+        double mean = r ? (double)atomic_load(&p->ns_total) / (double)r / 1e3 : 0;
+        double last = (double)atomic_load(&p->ns_last) / 1e3;
+        sum_mean += mean;
+        sum_last += last;
+        const qc_op_info *oi = qc_op_get_info(m->nodes[i].op);
+        char where[32];
+        if (vm->variant[i] >= 0) snprintf(where, sizeof where, "shader %d", (int)vm->variant[i]);
+        else snprintf(where, sizeof where, "ref");
+        fprintf(stderr, "  %3d %-18s %9.2f %9.2f  %s\n", (int)i, oi ? oi->name : "?", mean, last, where);
+    }
+    fprintf(stderr, "  sum                    %9.2f %9.2f\n", sum_mean, sum_last);
+}
+
 void qc_vk_model_destroy(qc_device *d, vk_model *vm) {
     if (!vm) return;
+    if (vm->prof) print_profile(vm);
+    const char *path = getenv("QC_VULKAN_PIPELINE_CACHE");
+    if (vm->cache && vm->pipelines && path && *path) cache_write(d, vm, path, getenv("QC_VULKAN_VERBOSE") != NULL);
+    if (vm->cache) d->fn.vkDestroyPipelineCache(d->dev, vm->cache, NULL);
     for (uint32_t i = 0; vm->pipelines && i < vm->n_shaders; i++)
         if (vm->pipelines[i]) d->fn.vkDestroyPipeline(d->dev, vm->pipelines[i], NULL);
     qc_vk_buf_destroy(d, &vm->consts);
     free(vm->pipelines);
     free(vm->variant);
+    free(vm->prof);
     free(vm);
 }
 
@@ -194,6 +306,8 @@ qc_status qc_vk_model_create(qc_device *d, const qc_model_data *m, vk_model **ou
     size_t cs = vm->sec ? qc_le32(vm->sec + QC_VK_H_CONSTS_SIZE) : 0;
     if (!st) st = qc_vk_buf_create(d, cs ? cs : 64, &vm->consts);
     if (!st && cs) memcpy(vm->consts.map, vm->sec + qc_le32(vm->sec + QC_VK_H_CONSTS_OFF), cs);
+    if (!st && cs) st = qc_vk_stage(d, &vm->consts, true, 0, cs);   /* staged: to device-local memory */
+    if (!st && vm->sec) st = cache_create(d, vm);
     if (!st && vm->sec) {
         vm->n_shaders = qc_le32(vm->sec + QC_VK_H_N_SHADERS);
         vm->pipelines = calloc(vm->n_shaders + 1, sizeof *vm->pipelines);
@@ -210,14 +324,21 @@ qc_status qc_vk_model_create(qc_device *d, const qc_model_data *m, vk_model **ou
             uint32_t sh = qc_le32(k + QC_VK_K_VARIANTS + 4 * v);
             uint32_t req = qc_le32(vm->sec + so + (size_t)sh * QC_VK_SHADER_SIZE + 12);
             if ((req & have) != req) continue;
-            if (!vm->pipelines[sh]) st = make_pipeline(d, vm->sec, sh, &vm->pipelines[sh]);
+            if (!vm->pipelines[sh]) st = make_pipeline(d, vm->cache, vm->sec, sh, &vm->pipelines[sh]);
             if (!st) vm->variant[i] = (int32_t)sh;
         }
         if (!st && vm->variant[i] < 0)
             st = qc_node_error(&m->nodes[i], QC_ERR_UNSUPPORTED,
                                "vulkan: no shader variant runs on '%s' (missing device features)", d->caps.name);
     }
+    const char *pe = getenv("QC_VULKAN_PROFILE");
+    if (!st && pe && *pe && strcmp(pe, "0") != 0) {
+        vm->prof = calloc((size_t)m->n_nodes + 1, sizeof *vm->prof);
+        if (!vm->prof) st = qc_error(QC_ERR_NOMEM, "vulkan: out of memory");
+    }
     if (st) {
+        free(vm->prof);   /* nothing ran: no table */
+        vm->prof = NULL;
         qc_vk_model_destroy(d, vm);
         return st;
     }

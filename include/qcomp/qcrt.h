@@ -193,6 +193,19 @@ void qc_session_destroy(qc_session *s);
 /* The batch the arena is sized for, or -1 before the first run. */
 int64_t qc_session_batch(const qc_session *s);
 
+/* What the device measured over the session's last run (diagnostics and
+ * benchmarks; both fields -1 before the first run or where the device does
+ * not measure them). */
+typedef struct qc_run_stats {
+    /* Time the device spent in the run's kernels, in nanoseconds (vulkan:
+     * timestamp queries around every dispatch, summed). */
+    int64_t device_ns;
+    /* Command buffers recorded for the run (vulkan): 0 when every one was
+     * replayed as recorded by an earlier run. */
+    int32_t recorded;
+} qc_run_stats;
+void qc_session_last_run_stats(const qc_session *s, qc_run_stats *out);
+
 /* Runs the model. inputs[] bind the model inputs in order (dtype, rank and
  * static dims must match; symbolic dims agree). For each outputs[i]:
  *  - data == NULL: the runtime allocates it (release with qc_tensor_release);

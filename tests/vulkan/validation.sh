@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # validation.sh ONNX_NODE_RUNNER TEST_VULKAN_DIFF [TEST...] — runs the vulkan
-# backend's differential test (and each further TEST) and the ONNX node suite on vulkan with the Khronos
+# backend's differential test (and each further TEST; test_vulkan_replay also
+# with QC_VULKAN_FORCE_STAGING=1, the DEVICE_LOCAL + staging copies path) and
+# the ONNX node suite on vulkan with the Khronos
 # validation layer (package vulkan-validationlayers) loaded through the
 # loader's environment; any validation error is logged and raises SIGTRAP
 # (debug_action BREAK), so the run fails; the log must stay empty.
@@ -29,6 +31,11 @@ fi
 [ $rc = 0 ] || { echo "FAIL test_vulkan_diff under validation (rc $rc):"; grep -v LAYER "$tmp/probe" | tail -20; fail=1; }
 for t in "$@"; do
   "$t" >"$tmp/extra" 2>&1 || { echo "FAIL $t under validation:"; tail -20 "$tmp/extra"; fail=1; }
+  case "$t" in
+  *test_vulkan_replay)
+    QC_VULKAN_FORCE_STAGING=1 "$t" >"$tmp/extra" 2>&1 ||
+      { echo "FAIL $t (QC_VULKAN_FORCE_STAGING=1) under validation:"; tail -20 "$tmp/extra"; fail=1; } ;;
+  esac
 done
 "$runner" --backend vulkan --claimed tests/onnx_node/claimed_ops.txt \
     /usr/share/libonnx-testdata/data/node >"$tmp/node" 2>&1 ||
