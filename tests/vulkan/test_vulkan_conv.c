@@ -195,9 +195,7 @@ static void fallback_cases(void) {
 
 int main(void) {
     if (!vt_device_opens("vulkan")) return 77;
-    const char *env = getenv("QC_TEST_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
-    printf("seed %llu (QC_TEST_SEED=%llu reproduces)\n", (unsigned long long)seed, (unsigned long long)seed);
+    uint64_t seed = vt_seed();
     rng r = {seed};
     for (int i = 0; i < N_CASES; i++) conv_case_run(&cases[i], i, &r);
     /* The int32 unpack variants (the device must not pick the dot product). */

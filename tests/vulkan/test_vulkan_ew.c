@@ -258,9 +258,7 @@ static void ew_suite(rng *r) {
 
 int main(void) {
     if (!vt_device_opens("vulkan")) return 77;
-    const char *env = getenv("QC_TEST_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-    printf("seed %llu (QC_TEST_SEED=%llu reproduces)\n", (unsigned long long)seed, (unsigned long long)seed);
+    uint64_t seed = vt_seed();
     for (int pass = 0; pass < 2; pass++) {
         /* pass 1: the uint32-packed variants (the device must not pick 8-bit storage). */
         if (pass) setenv("QC_VULKAN_NO_INT8_STORAGE", "1", 1);

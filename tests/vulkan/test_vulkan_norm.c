@@ -263,9 +263,7 @@ static void layernorm_case(rng *r, int len, bool axis1, int bias, bool scale_inp
 
 int main(void) {
     if (!vt_device_opens("vulkan")) return 77;
-    const char *env = getenv("QC_TEST_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-    printf("seed %llu (QC_TEST_SEED=%llu reproduces)\n", (unsigned long long)seed, (unsigned long long)seed);
+    uint64_t seed = vt_seed();
     rng r = {seed};
     for (int i = 0; i < 48; i++) window_case(&r, i % 4);
     static const int planes[] = {1, 7, 49, 127, 129, 1000, 5003};

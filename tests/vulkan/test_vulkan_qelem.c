@@ -374,9 +374,7 @@ static void qgemm_f32_suite(rng *r) {
 }
 
 int main(void) {
-    const char *env = getenv("QC_TEST_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-    printf("seed %llu (QC_TEST_SEED=%llu reproduces)\n", (unsigned long long)seed, (unsigned long long)seed);
+    uint64_t seed = vt_seed();
     if (!vt_device_opens("vulkan")) return 77;
     rng r = {seed};
     for (int i = 0; i < 60; i++) qelem_case(&r, i);

@@ -51,22 +51,6 @@ static char *make_graph(rng *r, int K, int N, bool split) {
     return t.s;
 }
 
-static qc_status open_model(const char *src, const char *device, qc_runtime **rt, qc_model **m) {
-    qc_graph *g = NULL;
-    qc_runtime_options ro;
-    qc_runtime_options_init(&ro);
-    ro.backend = device;
-    ro.threads = 1;
-    *rt = NULL;
-    *m = NULL;
-    qc_status st = qc_graph_parse(src, strlen(src), "<test>", &g);
-    if (!st) st = qc_compile_optimize(g);
-    if (!st) st = qc_runtime_create(&ro, rt);
-    if (!st) st = qc_compile_jit(*rt, g, m);
-    qc_graph_destroy(g);
-    return st;
-}
-
 static void fill_input(rng *r, qc_tensor *x, int64_t batch, int K) {
     *x = (qc_tensor){.desc = {QC_F32, 2, {batch, K}}};
     float *p = malloc(sizeof *p * (size_t)(batch * K) + 1);
@@ -86,7 +70,7 @@ static void replay_case(rng *r, int K, int N, bool split) {
     qc_runtime *rt = NULL;
     qc_model *m = NULL;
     qc_session *s = NULL, *s2 = NULL;
-    qc_status st = open_model(src, "vulkan", &rt, &m);
+    qc_status st = vt_open(src, "vulkan", &rt, &m);
     if (!st) st = qc_session_create(m, NULL, &s);
     if (!st) st = qc_session_create(m, NULL, &s2);
     CHECK(!st, "split=%d: open: %s", split, qc_status_message(st));
@@ -228,9 +212,7 @@ static void pipeline_cache_case(rng *r) {
 
 int main(void) {
     if (!vt_device_opens("vulkan")) return 77;
-    const char *env = getenv("QC_TEST_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-    printf("seed %llu (QC_TEST_SEED=%llu reproduces)\n", (unsigned long long)seed, (unsigned long long)seed);
+    uint64_t seed = vt_seed();
     rng r = {seed};
     replay_case(&r, rng_int(&r, 1, 70), rng_int(&r, 1, 40), false);
     replay_case(&r, rng_int(&r, 1, 70), rng_int(&r, 1, 40), true);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "qcomp/qcomp.h"
 #include "qcomp/qcrt.h"
@@ -77,27 +78,47 @@ static inline bool vt_device_opens(const char *device) {
 }
 
 /* Parses `src`, optimizes it, runs it on `device` through the JIT. */
-static inline qc_status vt_run(const char *src, const char *device, const qc_tensor *in, int32_t n_in,
-                        qc_tensor *out, int32_t n_out) {
+/* The run's seed: QC_TEST_SEED when set, else a fresh one; printed so that
+ * a failing run can be reproduced. */
+static inline uint64_t vt_seed(void) {
+    const char *env = getenv("QC_TEST_SEED");
+    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 20);
+    printf("seed %llu (QC_TEST_SEED=%llu reproduces)\n", (unsigned long long)seed,
+           (unsigned long long)seed);
+    return seed;
+}
+
+/* A runtime on `device` (one thread) and src compiled (optimized) into a
+ * JIT model on it; on error *rt / *m are whatever was made (NULL or to be
+ * released). */
+static inline qc_status vt_open(const char *src, const char *device, qc_runtime **rt, qc_model **m) {
     qc_graph *g = NULL;
-    qc_runtime *rt = NULL;
-    qc_model *m = NULL;
-    qc_session *s = NULL;
     qc_runtime_options ro;
     qc_runtime_options_init(&ro);
     ro.backend = device;
     ro.threads = 1;
+    *rt = NULL;
+    *m = NULL;
     qc_status st = qc_graph_parse(src, strlen(src), "<test>", &g);
     if (!st) st = qc_compile_optimize(g);
-    if (!st) st = qc_runtime_create(&ro, &rt);
-    if (!st) st = qc_compile_jit(rt, g, &m);
+    if (!st) st = qc_runtime_create(&ro, rt);
+    if (!st) st = qc_compile_jit(*rt, g, m);
+    qc_graph_destroy(g);
+    return st;
+}
+
+static inline qc_status vt_run(const char *src, const char *device, const qc_tensor *in, int32_t n_in,
+                        qc_tensor *out, int32_t n_out) {
+    qc_runtime *rt = NULL;
+    qc_model *m = NULL;
+    qc_session *s = NULL;
+    qc_status st = vt_open(src, device, &rt, &m);
     if (!st) st = qc_session_create(m, NULL, &s);
     for (int32_t i = 0; i < n_out; i++) out[i].data = NULL;
     if (!st) st = qc_session_run(s, in, n_in, out, n_out);
     qc_session_destroy(s);
     qc_model_release(m);
     qc_runtime_destroy(rt);
-    qc_graph_destroy(g);
     return st;
 }
 
