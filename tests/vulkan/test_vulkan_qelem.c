@@ -212,7 +212,7 @@ static void chain_case(rng *r, int iter) {
     else snprintf(shape, sizeof shape, "B,%d", cols);
     tadd(&t, "qcir 1\ngraph ch batch B {\n  input x: f32[%s]\n  input z: f32[%s]\n", shape, shape);
     const char *cur = "x";
-    char names[6][8], desc[128] = "";
+    char names[6][16], desc[128] = "";   /* "t" + any int fits 16 (gcc checks the full range) */
     for (int i = 0; i < steps; i++) {
         snprintf(names[i], sizeof names[i], "t%d", i);
         int op = rng_int(r, 0, 9);
