@@ -72,6 +72,14 @@ bool qc_vk_count_linear(const qc_type *t, int64_t *a, int64_t *b) {
     return true;
 }
 
+void qc_vk_glsl_store_word(vk_text *t, const char *yw, const char *left) {
+    qc_vk_text_add(t,
+                   "  uint yw = %s;\n"
+                   "  if (%s < 4u) word |= arena.w[yw] & (0xffffffffu << (8u * (%s)));\n"
+                   "  arena.w[yw] = word;\n}\n",
+                   yw, left, left);
+}
+
 void qc_vk_glsl_head(vk_text *t, bool b8, uint32_t n_push) {
     qc_vk_text_add(t, "#version 450\n");
     if (b8) qc_vk_text_add(t, "#extension GL_EXT_shader_8bit_storage : require\n");

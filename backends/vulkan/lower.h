@@ -114,6 +114,13 @@ bool qc_vk_count_linear(const qc_type *t, int64_t *a, int64_t *b);
  * uint32 push constants pc.p[], and QC_GID, the flat invocation index. */
 void qc_vk_glsl_head(vk_text *t, bool b8, uint32_t n_push);
 
+/* The end of a shader that packs up to four 8-bit outputs into `word`
+ * (element e0 = 4 * gid first): stores it at arena word `yw` (a GLSL
+ * expression); when only `left` (an expression, < 4) elements remain, the
+ * bytes past them keep what the arena holds there (the slot's padding or
+ * the next value). Closes main. */
+void qc_vk_glsl_store_word(vk_text *t, const char *yw, const char *left);
+
 /* Compiles qc_vk_glsl_head (no byte view) + body as node's only shader
  * variant with local size local_x, and frees body's text. */
 qc_status qc_vk_add_body_shader(vk_builder *b, int32_t node, vk_text *body, uint32_t local_x);

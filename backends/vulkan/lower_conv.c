@@ -261,10 +261,7 @@ static void conv_glsl(vk_text *t, const conv_shape *s, const conv_consts *cc, co
     }
     /* one uint32 store per invocation; the last partial word keeps the
      * bytes past the tensor (the slot's padding) */
-    qc_vk_text_add(t,
-                   "  uint yw = pc.y_off / 4u + gid;\n"
-                   "  if (pc.total - e0 < 4u) word |= arena.w[yw] & (0xffffffffu << (8u * (pc.total - e0)));\n"
-                   "  arena.w[yw] = word;\n}\n");
+    qc_vk_glsl_store_word(t, "pc.y_off / 4u + gid", "pc.total - e0");
 }
 
 qc_status qc_vk_gen_qconv(vk_builder *b, int32_t node) {

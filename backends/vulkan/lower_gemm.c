@@ -217,10 +217,7 @@ static void qgemm_glsl(vk_text *t, bool dot, bool fout, bool a_signed, bool b_si
         qc_vk_text_add(t, "}\n");
         return;
     }
-    qc_vk_text_add(t,
-                   "  uint yw = pc.y_off / 4u + gid;\n"
-                   "  if (total - e0 < 4u) word |= arena.w[yw] & (0xffffffffu << (8u * (total - e0)));\n"
-                   "  arena.w[yw] = word;\n}\n");
+    qc_vk_glsl_store_word(t, "pc.y_off / 4u + gid", "total - e0");
 }
 
 qc_status qc_vk_gen_qgemm(vk_builder *b, int32_t node) {

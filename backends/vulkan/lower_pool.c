@@ -156,12 +156,10 @@ static qc_status gen_window(vk_builder *b, int32_t node) {
                        "void main() {\n"
                        "  uint gid = QC_GID, n = pc.p[0], e0 = gid * 4u;\n"
                        "  if (e0 >= n) return;\n"
-                       "  uint yw = pc.p[2] / 4u + gid, word = 0u;\n"
-                       "  for (uint j = 0u; j < 4u && e0 + j < n; j++) word |= pool1(e0 + j) << (8u * j);\n"
-                       "  /* the last partial word keeps the bytes past the tensor */\n"
-                       "  if (n - e0 < 4u) word |= arena.w[yw] & (0xffffffffu << (8u * (n - e0)));\n"
-                       "  arena.w[yw] = word;\n}\n",
+                       "  uint word = 0u;\n"
+                       "  for (uint j = 0u; j < 4u && e0 + j < n; j++) word |= pool1(e0 + j) << (8u * j);\n",
                        i8 ? "0x80u" : "0u", i8 ? "v ^ 0x80u" : "v");
+        qc_vk_glsl_store_word(&t, "pc.p[2] / 4u + gid", "n - e0");
     } else {
         sum_glsl(&t);
         qc_vk_text_add(&t,

@@ -151,14 +151,12 @@ static void qdq_glsl(vk_text *t, bool quant, bool b8, uint32_t tab, int64_t len,
     else if (b8)
         qc_vk_text_add(t, "  for (uint e = gid * 4u; e < gid * 4u + 4u && e < n; e++)\n"
                           "    arena.w[pc.p[2] / 4u + e] = dq(uint(arena8.b[pc.p[1] + e]), e);\n}\n");
-    else if (quant)
+    else if (quant) {
         qc_vk_text_add(t, "  uint e0 = gid * 4u;\n  if (e0 >= n) return;\n  uint word = 0u;\n"
                           "  for (uint j = 0u; j < 4u && e0 + j < n; j++)\n"
-                          "    word |= qz(arena.w[pc.p[1] / 4u + e0 + j], e0 + j) << (8u * j);\n"
-                          "  uint yw = pc.p[2] / 4u + gid;\n"
-                          "  if (n - e0 < 4u) word |= arena.w[yw] & (0xffffffffu << (8u * (n - e0)));\n"
-                          "  arena.w[yw] = word;\n}\n");
-    else
+                          "    word |= qz(arena.w[pc.p[1] / 4u + e0 + j], e0 + j) << (8u * j);\n");
+        qc_vk_glsl_store_word(t, "pc.p[2] / 4u + gid", "n - e0");
+    } else
         qc_vk_text_add(t, "  uint e0 = gid * 4u;\n  if (e0 >= n) return;\n"
                           "  uint xw = arena.w[pc.p[1] / 4u + gid];\n"
                           "  for (uint j = 0u; j < 4u && e0 + j < n; j++)\n"

@@ -28,6 +28,7 @@
  * padding), no 8-bit storage feature needed. Operand bytes come from the
  * arena (or, for a constant operand, from the constants blob) through
  * uint32 loads and shifts. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,10 +234,10 @@ qc_status qc_vk_gen_qelem(vk_builder *b, int32_t node) {
                    "  if (e0 >= n) return;\n"
                    "  uint word = 0u;\n"
                    "  for (uint j = 0u; j < 4u && e0 + j < n; j++)\n"
-                   "    word |= tab(ld_a(idx_a(e0 + j)), ld_b(idx_b(e0 + j))) << (8u * j);\n"
-                   "  uint yw = pc.p[%u] / 4u + gid;\n"
-                   "  if (n - e0 < 4u) word |= arena.w[yw] & (0xffffffffu << (8u * (n - e0)));\n"
-                   "  arena.w[yw] = word;\n}\n",
-                   off / 4, py);
+                   "    word |= tab(ld_a(idx_a(e0 + j)), ld_b(idx_b(e0 + j))) << (8u * j);\n",
+                   off / 4);
+    char yw[32];
+    snprintf(yw, sizeof yw, "pc.p[%u] / 4u + gid", py);
+    qc_vk_glsl_store_word(&body, yw, "n - e0");
     return qc_vk_add_body_shader(b, node, &body, LOCAL_X);
 }
